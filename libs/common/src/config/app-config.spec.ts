@@ -1,0 +1,140 @@
+import { AppConfig, ConfigurationError, loadAppConfig } from './app-config';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadAppConfig(env, '/srv/runnerhub');
+  } catch (error) {
+    if (error instanceof ConfigurationError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe(loadAppConfig.name, () => {
+  it('gives every documented default when nothing is set', () => {
+    const config = loadAppConfig({}, '/srv/runnerhub');
+    expect(config).toBeInstanceOf(AppConfig);
+    expect(config).toMatchObject({
+      nodeEnv: 'development',
+      port: 3000,
+      database: { kind: 'sqlite', dataDir: '/srv/runnerhub/data', file: '/srv/runnerhub/data/runnerhub.sqlite' },
+      docker: { kind: 'socket', socketPath: '/var/run/docker.sock' },
+      apiKeys: undefined,
+      runnerImage: 'myoung34/github-runner:latest',
+      maxConcurrentContainers: 10,
+      github: { apiUrl: 'https://api.github.com', app: undefined, webhookSecret: undefined },
+      monitoring: { statsIntervalMs: 30000, healthIntervalMs: 30000, alertCpuPercent: 80, alertMemoryPercent: 90 },
+      cleanup: {
+        intervalMs: 300000,
+        completedGraceMs: 300000,
+        preserveFailed: true,
+        failedRetentionMs: 86400000,
+        orphanAgeMs: 3600000,
+        stoppedAgeMs: 3600000,
+      },
+      log: { format: 'pretty', level: 'info' },
+    });
+  });
+
+  it('reads every variable it documents', () => {
+    const config = loadAppConfig({
+      NODE_ENV: 'production',
+      PORT: '8080',
+      DATABASE_URL: 'postgres://rh:secret@db.internal:5432/runnerhub',
+      RUNNERHUB_DATA_DIR: '/var/lib/runnerhub',
+      DOCKER_HOST: 'tcp://10.0.0.5:2375',
+      RUNNERHUB_API_KEYS: 'aaaaaaaaaaaaaaaa:viewer,bbbbbbbbbbbbbbbbbbbb:admin',
+      RUNNER_IMAGE: 'ghcr.io/acme/runner:2.320',
+      MAX_CONCURRENT_CONTAINERS: '25',
+      GITHUB_API_URL: 'https://ghe.acme.test/api/v3/',
+      GITHUB_TOKEN: 'ghp_x',
+      GITHUB_WEBHOOK_SECRET: 'hook',
+      STATS_INTERVAL_MS: '1000',
+      HEALTH_INTERVAL_MS: '2000',
+      CLEANUP_INTERVAL_MS: '3000',
+      CLEANUP_COMPLETED_GRACE_MS: '0',
+      CLEANUP_PRESERVE_FAILED: 'false',
+      CLEANUP_FAILED_RETENTION_MS: '5',
+      CLEANUP_ORPHAN_AGE_MS: '6',
+      CLEANUP_STOPPED_AGE_MS: '7',
+      ALERT_CPU_PERCENT: '150',
+      ALERT_MEMORY_PERCENT: '75',
+    });
+    expect(config).toMatchObject({
+      nodeEnv: 'production',
+      port: 8080,
+      log: { format: 'json' },
+      database: { kind: 'postgres', url: 'postgres://rh:secret@db.internal:5432/runnerhub' },
+      docker: { kind: 'tcp', protocol: 'http', host: '10.0.0.5', port: 2375 },
+      apiKeys: [
+        { key: 'aaaaaaaaaaaaaaaa', role: 'viewer' },
+        { key: 'bbbbbbbbbbbbbbbbbbbb', role: 'admin' },
+      ],
+      runnerImage: 'ghcr.io/acme/runner:2.320',
+      maxConcurrentContainers: 25,
+      github: { apiUrl: 'https://ghe.acme.test/api/v3', token: 'ghp_x', webhookSecret: 'hook' },
+      monitoring: { statsIntervalMs: 1000, healthIntervalMs: 2000, alertCpuPercent: 150, alertMemoryPercent: 75 },
+      cleanup: {
+        intervalMs: 3000,
+        completedGraceMs: 0,
+        preserveFailed: false,
+        failedRetentionMs: 5,
+        orphanAgeMs: 6,
+        stoppedAgeMs: 7,
+      },
+    });
+  });
+
+  it('reads a unix socket DOCKER_HOST and treats blank values as unset', () => {
+    const config = loadAppConfig({ DOCKER_HOST: 'unix:///run/user/1000/docker.sock', PORT: '', DATABASE_URL: ' ' });
+    expect(config.docker).toEqual({ kind: 'socket', socketPath: '/run/user/1000/docker.sock' });
+    expect(config.port).toBe(3000);
+    expect(config.database.kind).toBe('sqlite');
+  });
+
+  it.each([
+    ['PORT', 'abc', /PORT must be an integer from 0 to 65535 \(got "abc"\)/],
+    ['PORT', '70000', /PORT must be an integer from 0 to 65535/],
+    ['PORT', '80.5', /PORT must be an integer/],
+    ['DATABASE_URL', 'not a url', /DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL/],
+    ['DATABASE_URL', 'mysql://db/x', /DATABASE_URL must be a postgres/],
+    ['DOCKER_HOST', 'ssh://me@host', /DOCKER_HOST must be unix:\/\/\/path/],
+    ['RUNNERHUB_API_KEYS', 'short:admin', /RUNNERHUB_API_KEYS must be a comma-separated list of key:role/],
+    ['RUNNERHUB_API_KEYS', 'aaaaaaaaaaaaaaaa:root', /RUNNERHUB_API_KEYS/],
+    ['MAX_CONCURRENT_CONTAINERS', '0', /MAX_CONCURRENT_CONTAINERS must be an integer from 1 to 1000 \(got "0"\)/],
+    ['STATS_INTERVAL_MS', '10', /STATS_INTERVAL_MS must be at least 100 ms/],
+    ['CLEANUP_PRESERVE_FAILED', 'maybe', /CLEANUP_PRESERVE_FAILED must be true or false/],
+    ['ALERT_MEMORY_PERCENT', '101', /ALERT_MEMORY_PERCENT must be an integer from 1 to 100/],
+    ['GITHUB_API_URL', 'ftp://x', /GITHUB_API_URL must be an http\(s\) URL/],
+    ['NODE_ENV', 'staging', /NODE_ENV must be one of development, production, test/],
+  ])('refuses %s=%s with a message naming the variable', (name, value, message) => {
+    const problems = problemsOf({ [name]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(message);
+  });
+
+  it('lists every bad variable at once, and never echoes a secret value', () => {
+    const problems = problemsOf({ PORT: 'abc', DATABASE_URL: 'postgres//leaky:password@db', RUNNERHUB_API_KEYS: 'leakykey:x' });
+    expect(problems).toHaveLength(3);
+    const text = problems.join('\n');
+    expect(text).toMatch(/PORT/);
+    expect(text).toMatch(/DATABASE_URL/);
+    expect(text).not.toMatch(/password|leaky/);
+  });
+
+  it('wants all three GitHub App settings together', () => {
+    const problems = problemsOf({ GITHUB_APP_ID: '123' });
+    expect(problems.join('\n')).toMatch(/GITHUB_APP_PRIVATE_KEY/);
+    expect(problems.join('\n')).toMatch(/GITHUB_APP_INSTALLATION_ID/);
+    const config = loadAppConfig({
+      GITHUB_APP_ID: '123',
+      GITHUB_APP_INSTALLATION_ID: '456',
+      GITHUB_APP_PRIVATE_KEY: '-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----',
+    });
+    expect(config.github.app).toMatchObject({ appId: 123, installationId: 456 });
+  });
+
+  it('ignores variables it does not know', () => {
+    expect(() => loadAppConfig({ HOME: '/root', PATH: '/bin', SOMETHING_ELSE: '???' })).not.toThrow();
+  });
+});

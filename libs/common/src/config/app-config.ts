@@ -1,0 +1,187 @@
+import { isAbsolute, resolve } from 'node:path';
+import { plainToInstance } from 'class-transformer';
+import { ValidationError, validateSync } from 'class-validator';
+import { EnvironmentDto } from './environment.dto';
+
+export type ApiKeyRole = 'viewer' | 'operator' | 'admin';
+export interface ApiKeySpec {
+  key: string;
+  role: ApiKeyRole;
+}
+
+/** Where the Docker engine is, in the shape the engine client takes. */
+export type DockerEndpoint =
+  | { kind: 'socket'; socketPath: string }
+  | { kind: 'tcp'; protocol: 'http' | 'https'; host: string; port: number };
+
+export type DatabaseSettings =
+  | { kind: 'sqlite'; file: string; dataDir: string }
+  | { kind: 'postgres'; url: string };
+
+/**
+ * RunnerHub's whole configuration, validated and typed. Built once at start by {@link loadAppConfig} and injected
+ * wherever a setting is needed, so no provider reads process.env.
+ */
+export class AppConfig {
+  readonly nodeEnv!: 'development' | 'production' | 'test';
+  readonly port!: number;
+  readonly log!: { level: string; format: 'json' | 'pretty' };
+  readonly database!: DatabaseSettings;
+  readonly docker!: DockerEndpoint;
+  /** Keys from RUNNERHUB_API_KEYS; undefined when unset (one admin key is then generated on first start). */
+  readonly apiKeys!: ApiKeySpec[] | undefined;
+  readonly runnerImage!: string;
+  readonly maxConcurrentContainers!: number;
+  readonly github!: {
+    apiUrl: string;
+    token?: string;
+    app?: { appId: number; privateKey: string; installationId: number };
+    webhookSecret?: string;
+  };
+  readonly monitoring!: {
+    statsIntervalMs: number;
+    healthIntervalMs: number;
+    alertCpuPercent: number;
+    alertMemoryPercent: number;
+  };
+  readonly cleanup!: {
+    intervalMs: number;
+    completedGraceMs: number;
+    preserveFailed: boolean;
+    failedRetentionMs: number;
+    orphanAgeMs: number;
+    stoppedAgeMs: number;
+  };
+
+  constructor(values: AppConfig) {
+    Object.assign(this, values);
+  }
+}
+
+/** Thrown when the environment breaks a rule; its message lists every offending variable and what to fix. */
+export class ConfigurationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigurationError';
+  }
+}
+
+const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
+
+export function loadAppConfig(env: Record<string, string | undefined>, cwd: string = process.cwd()): AppConfig {
+  const dto = plainToInstance(EnvironmentDto, pickKnown(env));
+  const errors = validateSync(dto, { forbidUnknownValues: true });
+  if (errors.length > 0) throw new ConfigurationError(describe(errors, env));
+
+  const nodeEnv = (dto.NODE_ENV ?? 'development') as AppConfig['nodeEnv'];
+  const dataDir = absolute(dto.RUNNERHUB_DATA_DIR ?? './data', cwd);
+  return new AppConfig({
+    nodeEnv,
+    port: dto.PORT ?? 3000,
+    log: {
+      level: dto.LOG_LEVEL ?? (nodeEnv === 'test' ? 'warn' : 'info'),
+      format: (dto.LOG_FORMAT ?? (nodeEnv === 'development' ? 'pretty' : 'json')) as 'json' | 'pretty',
+    },
+    database: dto.DATABASE_URL
+      ? { kind: 'postgres', url: dto.DATABASE_URL }
+      : { kind: 'sqlite', dataDir, file: resolve(dataDir, 'runnerhub.sqlite') },
+    docker: parseDockerHost(dto.DOCKER_HOST),
+    apiKeys: dto.RUNNERHUB_API_KEYS?.split(',').map((pair) => {
+      const at = pair.lastIndexOf(':');
+      return { key: pair.slice(0, at), role: pair.slice(at + 1) as ApiKeyRole };
+    }),
+    runnerImage: dto.RUNNER_IMAGE ?? 'myoung34/github-runner:latest',
+    maxConcurrentContainers: dto.MAX_CONCURRENT_CONTAINERS ?? 10,
+    github: {
+      apiUrl: (dto.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, ''),
+      token: dto.GITHUB_TOKEN,
+      app:
+        dto.GITHUB_APP_ID !== undefined
+          ? {
+              appId: dto.GITHUB_APP_ID,
+              privateKey: dto.GITHUB_APP_PRIVATE_KEY!,
+              installationId: dto.GITHUB_APP_INSTALLATION_ID!,
+            }
+          : undefined,
+      webhookSecret: dto.GITHUB_WEBHOOK_SECRET,
+    },
+    monitoring: {
+      statsIntervalMs: dto.STATS_INTERVAL_MS ?? 30_000,
+      healthIntervalMs: dto.HEALTH_INTERVAL_MS ?? 30_000,
+      alertCpuPercent: dto.ALERT_CPU_PERCENT ?? 80,
+      alertMemoryPercent: dto.ALERT_MEMORY_PERCENT ?? 90,
+    },
+    cleanup: {
+      intervalMs: dto.CLEANUP_INTERVAL_MS ?? 300_000,
+      completedGraceMs: dto.CLEANUP_COMPLETED_GRACE_MS ?? 300_000,
+      preserveFailed: dto.CLEANUP_PRESERVE_FAILED ?? true,
+      failedRetentionMs: dto.CLEANUP_FAILED_RETENTION_MS ?? 86_400_000,
+      orphanAgeMs: dto.CLEANUP_ORPHAN_AGE_MS ?? 3_600_000,
+      stoppedAgeMs: dto.CLEANUP_STOPPED_AGE_MS ?? 3_600_000,
+    },
+  });
+}
+
+function parseDockerHost(value: string | undefined): DockerEndpoint {
+  if (!value) return { kind: 'socket', socketPath: DEFAULT_DOCKER_SOCKET };
+  if (value.startsWith('unix://')) return { kind: 'socket', socketPath: value.slice('unix://'.length) };
+  const url = new URL(value);
+  const protocol = url.protocol === 'https:' ? 'https' : 'http';
+  const defaultPort = protocol === 'https' ? 2376 : 2375;
+  return { kind: 'tcp', protocol, host: url.hostname, port: url.port ? Number(url.port) : defaultPort };
+}
+
+function absolute(path: string, cwd: string): string {
+  return isAbsolute(path) ? path : resolve(cwd, path);
+}
+
+/** Only the variables RunnerHub knows are validated; the rest of the environment is none of its business. */
+function pickKnown(env: Record<string, string | undefined>): Record<string, string> {
+  const known = new Set(Object.keys(new EnvironmentDtoKeys()));
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => known.has(entry[0]) && entry[1] !== undefined),
+  );
+}
+
+// The DTO's property names, as a runtime list: class-validator's metadata would do too, but this keeps the list
+// next to the type and makes a forgotten variable a compile error.
+class EnvironmentDtoKeys implements Record<keyof EnvironmentDto, true> {
+  NODE_ENV = true as const;
+  PORT = true as const;
+  LOG_LEVEL = true as const;
+  LOG_FORMAT = true as const;
+  DATABASE_URL = true as const;
+  RUNNERHUB_DATA_DIR = true as const;
+  DOCKER_HOST = true as const;
+  RUNNERHUB_API_KEYS = true as const;
+  RUNNER_IMAGE = true as const;
+  MAX_CONCURRENT_CONTAINERS = true as const;
+  GITHUB_API_URL = true as const;
+  GITHUB_TOKEN = true as const;
+  GITHUB_APP_ID = true as const;
+  GITHUB_APP_PRIVATE_KEY = true as const;
+  GITHUB_APP_INSTALLATION_ID = true as const;
+  GITHUB_WEBHOOK_SECRET = true as const;
+  STATS_INTERVAL_MS = true as const;
+  HEALTH_INTERVAL_MS = true as const;
+  CLEANUP_INTERVAL_MS = true as const;
+  CLEANUP_COMPLETED_GRACE_MS = true as const;
+  CLEANUP_PRESERVE_FAILED = true as const;
+  CLEANUP_FAILED_RETENTION_MS = true as const;
+  CLEANUP_ORPHAN_AGE_MS = true as const;
+  CLEANUP_STOPPED_AGE_MS = true as const;
+  ALERT_CPU_PERCENT = true as const;
+  ALERT_MEMORY_PERCENT = true as const;
+}
+
+/** Secrets never appear in a configuration error: the value is echoed only for variables that are not secret. */
+const SECRET_VARIABLES = new Set(['RUNNERHUB_API_KEYS', 'GITHUB_TOKEN', 'GITHUB_APP_PRIVATE_KEY', 'GITHUB_WEBHOOK_SECRET', 'DATABASE_URL']);
+
+function describe(errors: ValidationError[], env: Record<string, string | undefined>): string[] {
+  return errors.map((error) => {
+    const messages = [...new Set(Object.values(error.constraints ?? {}))].join('; ');
+    const raw = env[error.property];
+    const got = SECRET_VARIABLES.has(error.property) || raw === undefined ? '' : ` (got ${JSON.stringify(raw)})`;
+    return `${messages}${got}`;
+  });
+}

@@ -1,0 +1,26 @@
+/**
+ * Machine-readable codes of every failure RunnerHub reports. The HTTP layer maps each one to a status with an
+ * exhaustive switch, so adding a code here without deciding its status fails the build.
+ */
+export enum ErrorCode {
+  /** Input that breaks a documented rule; the message says which field and what to send instead. */
+  ValidationFailed = 'VALIDATION_FAILED',
+  /** The thing named by an id does not exist (or no longer exists). */
+  NotFound = 'NOT_FOUND',
+  /** The request cannot be honoured in the current state of the target (for example a name already in use). */
+  Conflict = 'CONFLICT',
+  /** A lifecycle transition the state table forbids from the current state. */
+  IllegalTransition = 'ILLEGAL_TRANSITION',
+  /** The image a container needs is not present on the engine (and no registry may be assumed). */
+  ImageNotFound = 'IMAGE_NOT_FOUND',
+  /** A limit or option the engine cannot honour here, such as a disk quota on a storage driver without one. */
+  UnsupportedByEngine = 'UNSUPPORTED_BY_ENGINE',
+  /** The engine answered, but refused the request for a reason of its own. */
+  EngineRejected = 'ENGINE_REJECTED',
+  /** The engine does not answer: socket missing, connection refused or reset, or no reply in time. */
+  EngineUnavailable = 'ENGINE_UNAVAILABLE',
+  /** The database does not answer. */
+  DatabaseUnavailable = 'DATABASE_UNAVAILABLE',
+  /** An operation that has its own deadline (an exec, a stats sample) did not finish in time. */
+  Timeout = 'TIMEOUT',
+}

@@ -1,0 +1,2 @@
+export * from './container-state';
+export * from './container-transitions';

@@ -1,0 +1,24 @@
+import { AppConfig } from '@app/common';
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { buildDataSourceOptions } from './data-source.options';
+import { ContainerRecordRepository } from './repositories';
+import { TransactionRunner } from './transaction-runner';
+
+/** RunnerHub's only door to the database: the data source (migrated at start) and the repositories over it. */
+@Module({
+  imports: [
+    TypeOrmModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        ...buildDataSourceOptions(config.database),
+        // Let the service start even when the database is briefly away; readiness reports it, requests get 503.
+        retryAttempts: 10,
+        retryDelay: 1_000,
+      }),
+    }),
+  ],
+  providers: [TransactionRunner, ContainerRecordRepository],
+  exports: [TransactionRunner, ContainerRecordRepository],
+})
+export class PersistenceModule {}

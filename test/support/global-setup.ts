@@ -1,0 +1,20 @@
+import { execFileSync } from 'node:child_process';
+import { TEST_IMAGE } from './test-env';
+
+/**
+ * The integration suites run against the real engine and a real database. Fail at once, with the command that fixes
+ * it, rather than let every test time out on its own.
+ */
+export default function globalSetup(): void {
+  try {
+    execFileSync('docker', ['image', 'inspect', TEST_IMAGE], { stdio: 'ignore', timeout: 15_000 });
+  } catch {
+    throw new Error(
+      `The Docker engine does not answer or lacks the test image ${TEST_IMAGE}. ` +
+        'Run `npm run engine:up && npm run images:test` (as root on a fresh machine) and try again.',
+    );
+  }
+  if (process.env.REQUIRE_POSTGRES === 'true' && !process.env.TEST_DATABASE_URL) {
+    throw new Error('REQUIRE_POSTGRES=true but TEST_DATABASE_URL is not set: the PostgreSQL suites would be skipped.');
+  }
+}
