@@ -8,6 +8,9 @@ const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.spec.json' }]
 const shared = { moduleFileExtensions: ['js', 'json', 'ts'], rootDir: '.', testEnvironment: 'node', transform, moduleNameMapper };
 
 const config: Config = {
+  // Real containers start, stop and get OOM-killed in the integration suites; each wait inside a test has its own,
+  // tighter deadline, so this only bounds a test that hangs.
+  testTimeout: 60_000,
   projects: [
     // Pure logic, no engine, no database: milliseconds each.
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'] },

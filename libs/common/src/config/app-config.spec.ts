@@ -102,10 +102,17 @@ describe(loadAppConfig.name, () => {
     ['RUNNERHUB_API_KEYS', 'short:admin', /RUNNERHUB_API_KEYS must be a comma-separated list of key:role/],
     ['RUNNERHUB_API_KEYS', 'aaaaaaaaaaaaaaaa:root', /RUNNERHUB_API_KEYS/],
     ['MAX_CONCURRENT_CONTAINERS', '0', /MAX_CONCURRENT_CONTAINERS must be an integer from 1 to 1000 \(got "0"\)/],
-    ['STATS_INTERVAL_MS', '10', /STATS_INTERVAL_MS must be at least 100 ms/],
+    ['STATS_INTERVAL_MS', '10', /STATS_INTERVAL_MS must be an integer from 100 to 604800000 \(milliseconds\)/],
     ['CLEANUP_PRESERVE_FAILED', 'maybe', /CLEANUP_PRESERVE_FAILED must be true or false/],
     ['ALERT_MEMORY_PERCENT', '101', /ALERT_MEMORY_PERCENT must be an integer from 1 to 100/],
     ['GITHUB_API_URL', 'ftp://x', /GITHUB_API_URL must be an http\(s\) URL/],
+    ['RUNNER_NETWORK', 'host', /RUNNER_NETWORK must be bridge, none or a user-defined network \(never host/],
+    ['LIMIT_MAX_MEMORY_MB', '2', /LIMIT_MAX_MEMORY_MB must be an integer from 6/],
+    [
+      'SECURITY_ALLOWED_BIND_MOUNTS',
+      'relative/path',
+      /SECURITY_ALLOWED_BIND_MOUNTS must be a comma-separated list of absolute/,
+    ],
     ['NODE_ENV', 'staging', /NODE_ENV must be one of development, production, test/],
   ])('refuses %s=%s with a message naming the variable', (name, value, message) => {
     const problems = problemsOf({ [name]: value });
@@ -114,7 +121,11 @@ describe(loadAppConfig.name, () => {
   });
 
   it('lists every bad variable at once, and never echoes a secret value', () => {
-    const problems = problemsOf({ PORT: 'abc', DATABASE_URL: 'postgres//leaky:password@db', RUNNERHUB_API_KEYS: 'leakykey:x' });
+    const problems = problemsOf({
+      PORT: 'abc',
+      DATABASE_URL: 'postgres//leaky:password@db',
+      RUNNERHUB_API_KEYS: 'leakykey:x',
+    });
     expect(problems).toHaveLength(3);
     const text = problems.join('\n');
     expect(text).toMatch(/PORT/);

@@ -11,12 +11,9 @@ export interface ApiKeySpec {
 
 /** Where the Docker engine is, in the shape the engine client takes. */
 export type DockerEndpoint =
-  | { kind: 'socket'; socketPath: string }
-  | { kind: 'tcp'; protocol: 'http' | 'https'; host: string; port: number };
+  { kind: 'socket'; socketPath: string } | { kind: 'tcp'; protocol: 'http' | 'https'; host: string; port: number };
 
-export type DatabaseSettings =
-  | { kind: 'sqlite'; file: string; dataDir: string }
-  | { kind: 'postgres'; url: string };
+export type DatabaseSettings = { kind: 'sqlite'; file: string; dataDir: string } | { kind: 'postgres'; url: string };
 
 /**
  * RunnerHub's whole configuration, validated and typed. Built once at start by {@link loadAppConfig} and injected
@@ -32,6 +29,18 @@ export class AppConfig {
   readonly apiKeys!: ApiKeySpec[] | undefined;
   readonly runnerImage!: string;
   readonly maxConcurrentContainers!: number;
+  /** What a runner container may ask for: limits are checked against these ceilings before the engine sees them. */
+  readonly containers!: {
+    network: string;
+    maxMemoryMB: number;
+    maxCpus: number;
+    maxPids: number;
+    maxDiskGB: number;
+    /** Loosening the default profile is explicit: only what an operator listed may be requested. */
+    allowedCapabilities: string[];
+    allowedSecurityOpts: string[];
+    allowedBindMountPrefixes: string[];
+  };
   readonly github!: {
     apiUrl: string;
     token?: string;
@@ -92,6 +101,16 @@ export function loadAppConfig(env: Record<string, string | undefined>, cwd: stri
     }),
     runnerImage: dto.RUNNER_IMAGE ?? 'myoung34/github-runner:latest',
     maxConcurrentContainers: dto.MAX_CONCURRENT_CONTAINERS ?? 10,
+    containers: {
+      network: dto.RUNNER_NETWORK ?? 'bridge',
+      maxMemoryMB: dto.LIMIT_MAX_MEMORY_MB ?? 32_768,
+      maxCpus: dto.LIMIT_MAX_CPUS ?? 16,
+      maxPids: dto.LIMIT_MAX_PIDS ?? 32_768,
+      maxDiskGB: dto.LIMIT_MAX_DISK_GB ?? 500,
+      allowedCapabilities: splitList(dto.SECURITY_ALLOWED_CAPABILITIES),
+      allowedSecurityOpts: splitList(dto.SECURITY_ALLOWED_SECURITY_OPTS),
+      allowedBindMountPrefixes: splitList(dto.SECURITY_ALLOWED_BIND_MOUNTS),
+    },
     github: {
       apiUrl: (dto.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, ''),
       token: dto.GITHUB_TOKEN,
@@ -131,6 +150,15 @@ function parseDockerHost(value: string | undefined): DockerEndpoint {
   return { kind: 'tcp', protocol, host: url.hostname, port: url.port ? Number(url.port) : defaultPort };
 }
 
+function splitList(value: string | undefined): string[] {
+  return value
+    ? value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean)
+    : [];
+}
+
 function absolute(path: string, cwd: string): string {
   return isAbsolute(path) ? path : resolve(cwd, path);
 }
@@ -156,6 +184,14 @@ class EnvironmentDtoKeys implements Record<keyof EnvironmentDto, true> {
   RUNNERHUB_API_KEYS = true as const;
   RUNNER_IMAGE = true as const;
   MAX_CONCURRENT_CONTAINERS = true as const;
+  RUNNER_NETWORK = true as const;
+  LIMIT_MAX_MEMORY_MB = true as const;
+  LIMIT_MAX_CPUS = true as const;
+  LIMIT_MAX_PIDS = true as const;
+  LIMIT_MAX_DISK_GB = true as const;
+  SECURITY_ALLOWED_CAPABILITIES = true as const;
+  SECURITY_ALLOWED_SECURITY_OPTS = true as const;
+  SECURITY_ALLOWED_BIND_MOUNTS = true as const;
   GITHUB_API_URL = true as const;
   GITHUB_TOKEN = true as const;
   GITHUB_APP_ID = true as const;
@@ -175,7 +211,13 @@ class EnvironmentDtoKeys implements Record<keyof EnvironmentDto, true> {
 }
 
 /** Secrets never appear in a configuration error: the value is echoed only for variables that are not secret. */
-const SECRET_VARIABLES = new Set(['RUNNERHUB_API_KEYS', 'GITHUB_TOKEN', 'GITHUB_APP_PRIVATE_KEY', 'GITHUB_WEBHOOK_SECRET', 'DATABASE_URL']);
+const SECRET_VARIABLES = new Set([
+  'RUNNERHUB_API_KEYS',
+  'GITHUB_TOKEN',
+  'GITHUB_APP_PRIVATE_KEY',
+  'GITHUB_WEBHOOK_SECRET',
+  'DATABASE_URL',
+]);
 
 function describe(errors: ValidationError[], env: Record<string, string | undefined>): string[] {
   return errors.map((error) => {

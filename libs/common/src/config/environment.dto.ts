@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -30,44 +31,76 @@ const toBoolean = ({ value }: { value: unknown }) => {
   return v;
 };
 
-const MS_IN_A_WEEK = 7 * 24 * 3600 * 1000;
-const API_KEYS_PATTERN = /^[A-Za-z0-9._~+/=-]{16,}:(viewer|operator|admin)(,[A-Za-z0-9._~+/=-]{16,}:(viewer|operator|admin))*$/;
+const A_WEEK_MS = 7 * 24 * 3600 * 1000;
+const A_YEAR_MS = 365 * 24 * 3600 * 1000;
+const API_KEY = '[A-Za-z0-9._~+/=-]{16,}:(viewer|operator|admin)';
+const API_KEYS_PATTERN = new RegExp(`^${API_KEY}(,${API_KEY})*$`);
+
+/** An optional integer variable within [min, max]; one message, naming the variable, for every way it can be wrong. */
+function IntegerSetting(name: string, min: number, max: number, hint = '') {
+  const message = `${name} must be an integer from ${min} to ${max}${hint}`;
+  return applyDecorators(
+    IsOptional(),
+    IsInt({ message }),
+    Min(min, { message }),
+    Max(max, { message }),
+    Transform(toInteger),
+  );
+}
+
+/** An optional variable that must match a pattern. */
+function PatternSetting(pattern: RegExp, message: string) {
+  return applyDecorators(IsOptional(), Matches(pattern, { message }), Transform(blankToUndefined));
+}
+
+/** An optional variable with a fixed set of values. */
+function ChoiceSetting(name: string, choices: string[]) {
+  return applyDecorators(
+    IsOptional(),
+    IsIn(choices, { message: `${name} must be one of ${choices.join(', ')}` }),
+    Transform(blankToUndefined),
+  );
+}
+
+function UrlSetting(protocols: string[], message: string) {
+  return applyDecorators(
+    IsOptional(),
+    IsUrl({ protocols, require_tld: false, require_protocol: true }, { message }),
+    Transform(blankToUndefined),
+  );
+}
+
+function SecretSetting() {
+  return applyDecorators(IsOptional(), IsString(), Transform(blankToUndefined));
+}
+
+/** The three GitHub App settings come together or not at all. */
+const anyGitHubAppSetting = (env: EnvironmentDto) =>
+  env.GITHUB_APP_ID !== undefined ||
+  env.GITHUB_APP_PRIVATE_KEY !== undefined ||
+  env.GITHUB_APP_INSTALLATION_ID !== undefined;
 
 /**
  * The environment RunnerHub reads, with the rule each variable must follow. Validated once at start; nothing else in
  * the code base reads process.env. Messages name the variable so that a bad deployment says what to fix.
  */
 export class EnvironmentDto {
-  @IsOptional()
-  @IsIn(['development', 'production', 'test'], { message: 'NODE_ENV must be one of development, production, test' })
-  @Transform(blankToUndefined)
+  @ChoiceSetting('NODE_ENV', ['development', 'production', 'test'])
   NODE_ENV?: string;
 
-  @IsOptional()
-  @IsInt({ message: 'PORT must be an integer from 0 to 65535' })
-  @Min(0, { message: 'PORT must be an integer from 0 to 65535' })
-  @Max(65535, { message: 'PORT must be an integer from 0 to 65535' })
-  @Transform(toInteger)
+  @IntegerSetting('PORT', 0, 65535)
   PORT?: number;
 
-  @IsOptional()
-  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
-    message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
-  })
-  @Transform(blankToUndefined)
+  @ChoiceSetting('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: string;
 
-  @IsOptional()
-  @IsIn(['json', 'pretty'], { message: 'LOG_FORMAT must be json or pretty' })
-  @Transform(blankToUndefined)
+  @ChoiceSetting('LOG_FORMAT', ['json', 'pretty'])
   LOG_FORMAT?: string;
 
-  @IsOptional()
-  @IsUrl(
-    { protocols: ['postgres', 'postgresql'], require_tld: false, require_protocol: true },
-    { message: 'DATABASE_URL must be a postgres:// or postgresql:// URL, for example postgres://user:pass@host:5432/db' },
+  @UrlSetting(
+    ['postgres', 'postgresql'],
+    'DATABASE_URL must be a postgres:// or postgresql:// URL, for example postgres://user:pass@host:5432/db',
   )
-  @Transform(blankToUndefined)
   DATABASE_URL?: string;
 
   @IsOptional()
@@ -76,96 +109,106 @@ export class EnvironmentDto {
   @Transform(blankToUndefined)
   RUNNERHUB_DATA_DIR?: string;
 
-  @IsOptional()
-  @Matches(/^(unix:\/\/\/.+|(tcp|http|https):\/\/[^/:]+(:\d{1,5})?\/?)$/, {
-    message: 'DOCKER_HOST must be unix:///path/to/docker.sock or tcp://host:port (as the docker CLI reads it)',
-  })
-  @Transform(blankToUndefined)
+  @PatternSetting(
+    /^(unix:\/\/\/.+|(tcp|http|https):\/\/[^/:]+(:\d{1,5})?\/?)$/,
+    'DOCKER_HOST must be unix:///path/to/docker.sock or tcp://host:port (as the docker CLI reads it)',
+  )
   DOCKER_HOST?: string;
 
-  @IsOptional()
-  @Matches(API_KEYS_PATTERN, {
-    message:
-      'RUNNERHUB_API_KEYS must be a comma-separated list of key:role, each key at least 16 characters of ' +
+  @PatternSetting(
+    API_KEYS_PATTERN,
+    'RUNNERHUB_API_KEYS must be a comma-separated list of key:role, each key at least 16 characters of ' +
       '[A-Za-z0-9._~+/=-] and each role viewer, operator or admin',
-  })
-  @Transform(blankToUndefined)
+  )
   RUNNERHUB_API_KEYS?: string;
 
-  @IsOptional()
-  @Matches(/^[a-z0-9][a-z0-9._\-/:@]*$/i, { message: 'RUNNER_IMAGE must be an image reference such as owner/image:tag' })
-  @Transform(blankToUndefined)
+  @PatternSetting(/^[a-z0-9][a-z0-9._\-/:@]*$/i, 'RUNNER_IMAGE must be an image reference such as owner/image:tag')
   RUNNER_IMAGE?: string;
 
-  @IsOptional()
-  @IsInt({ message: 'MAX_CONCURRENT_CONTAINERS must be an integer from 1 to 1000' })
-  @Min(1, { message: 'MAX_CONCURRENT_CONTAINERS must be an integer from 1 to 1000' })
-  @Max(1000, { message: 'MAX_CONCURRENT_CONTAINERS must be an integer from 1 to 1000' })
-  @Transform(toInteger)
+  // Never `host` or `container:...`: a runner always gets a network namespace of its own.
+  @PatternSetting(
+    /^(?!host$)[a-zA-Z0-9][a-zA-Z0-9_.-]*$/,
+    'RUNNER_NETWORK must be bridge, none or a user-defined network (never host: runners get their own network namespace)',
+  )
+  RUNNER_NETWORK?: string;
+
+  @IntegerSetting('LIMIT_MAX_MEMORY_MB', 6, 1_048_576)
+  LIMIT_MAX_MEMORY_MB?: number;
+
+  @IntegerSetting('LIMIT_MAX_CPUS', 1, 1024)
+  LIMIT_MAX_CPUS?: number;
+
+  @IntegerSetting('LIMIT_MAX_PIDS', 16, 4_194_304)
+  LIMIT_MAX_PIDS?: number;
+
+  @IntegerSetting('LIMIT_MAX_DISK_GB', 1, 65_536)
+  LIMIT_MAX_DISK_GB?: number;
+
+  @PatternSetting(
+    /^[A-Z_]+(,[A-Z_]+)*$/,
+    'SECURITY_ALLOWED_CAPABILITIES must be a comma-separated list of capability names such as NET_BIND_SERVICE,CHOWN',
+  )
+  SECURITY_ALLOWED_CAPABILITIES?: string;
+
+  @PatternSetting(
+    /^[a-z-]+(=[^,]+)?(,[a-z-]+(=[^,]+)?)*$/,
+    'SECURITY_ALLOWED_SECURITY_OPTS must be a comma-separated list such as seccomp=/etc/runner.json,apparmor=runner',
+  )
+  SECURITY_ALLOWED_SECURITY_OPTS?: string;
+
+  @PatternSetting(
+    /^\/[^,:]*(,\/[^,:]*)*$/,
+    'SECURITY_ALLOWED_BIND_MOUNTS must be a comma-separated list of absolute host paths such as /srv/cache',
+  )
+  SECURITY_ALLOWED_BIND_MOUNTS?: string;
+
+  @IntegerSetting('MAX_CONCURRENT_CONTAINERS', 1, 1000)
   MAX_CONCURRENT_CONTAINERS?: number;
 
-  @IsOptional()
-  @IsUrl(
-    { protocols: ['http', 'https'], require_tld: false, require_protocol: true },
-    { message: 'GITHUB_API_URL must be an http(s) URL, for example https://api.github.com or https://ghe.example/api/v3' },
+  @UrlSetting(
+    ['http', 'https'],
+    'GITHUB_API_URL must be an http(s) URL, for example https://api.github.com or https://ghe.example/api/v3',
   )
-  @Transform(blankToUndefined)
   GITHUB_API_URL?: string;
 
-  @IsOptional()
-  @IsString()
-  @Transform(blankToUndefined)
+  @SecretSetting()
   GITHUB_TOKEN?: string;
 
-  @ValidateIf((env: EnvironmentDto) => env.GITHUB_APP_PRIVATE_KEY !== undefined || env.GITHUB_APP_INSTALLATION_ID !== undefined || env.GITHUB_APP_ID !== undefined)
-  @IsInt({ message: 'GITHUB_APP_ID must be the numeric id of the GitHub App (set with its private key and installation id)' })
+  @ValidateIf(anyGitHubAppSetting)
+  @IsInt({
+    message: 'GITHUB_APP_ID must be the numeric id of the GitHub App (set with its private key and installation id)',
+  })
   @Min(1, { message: 'GITHUB_APP_ID must be a positive integer' })
   @Transform(toInteger)
   GITHUB_APP_ID?: number;
 
-  @ValidateIf((env: EnvironmentDto) => env.GITHUB_APP_ID !== undefined || env.GITHUB_APP_INSTALLATION_ID !== undefined || env.GITHUB_APP_PRIVATE_KEY !== undefined)
+  @ValidateIf(anyGitHubAppSetting)
   @Matches(/-----BEGIN [A-Z ]*PRIVATE KEY-----/, {
-    message: 'GITHUB_APP_PRIVATE_KEY must be the PEM private key of the GitHub App (set with its id and installation id)',
+    message:
+      'GITHUB_APP_PRIVATE_KEY must be the PEM private key of the GitHub App (set with its id and installation id)',
   })
   @Transform(blankToUndefined)
   GITHUB_APP_PRIVATE_KEY?: string;
 
-  @ValidateIf((env: EnvironmentDto) => env.GITHUB_APP_ID !== undefined || env.GITHUB_APP_PRIVATE_KEY !== undefined || env.GITHUB_APP_INSTALLATION_ID !== undefined)
+  @ValidateIf(anyGitHubAppSetting)
   @IsInt({ message: 'GITHUB_APP_INSTALLATION_ID must be the numeric installation id (set with the app id and key)' })
   @Min(1, { message: 'GITHUB_APP_INSTALLATION_ID must be a positive integer' })
   @Transform(toInteger)
   GITHUB_APP_INSTALLATION_ID?: number;
 
-  @IsOptional()
-  @IsString()
-  @Transform(blankToUndefined)
+  @SecretSetting()
   GITHUB_WEBHOOK_SECRET?: string;
 
-  @IsOptional()
-  @IsInt({ message: 'STATS_INTERVAL_MS must be an integer number of milliseconds from 100 to one week' })
-  @Min(100, { message: 'STATS_INTERVAL_MS must be at least 100 ms' })
-  @Max(MS_IN_A_WEEK, { message: 'STATS_INTERVAL_MS must be at most one week' })
-  @Transform(toInteger)
+  @IntegerSetting('STATS_INTERVAL_MS', 100, A_WEEK_MS, ' (milliseconds)')
   STATS_INTERVAL_MS?: number;
 
-  @IsOptional()
-  @IsInt({ message: 'HEALTH_INTERVAL_MS must be an integer number of milliseconds from 100 to one week' })
-  @Min(100, { message: 'HEALTH_INTERVAL_MS must be at least 100 ms' })
-  @Max(MS_IN_A_WEEK, { message: 'HEALTH_INTERVAL_MS must be at most one week' })
-  @Transform(toInteger)
+  @IntegerSetting('HEALTH_INTERVAL_MS', 100, A_WEEK_MS, ' (milliseconds)')
   HEALTH_INTERVAL_MS?: number;
 
-  @IsOptional()
-  @IsInt({ message: 'CLEANUP_INTERVAL_MS must be an integer number of milliseconds from 100 to one week' })
-  @Min(100, { message: 'CLEANUP_INTERVAL_MS must be at least 100 ms' })
-  @Max(MS_IN_A_WEEK, { message: 'CLEANUP_INTERVAL_MS must be at most one week' })
-  @Transform(toInteger)
+  @IntegerSetting('CLEANUP_INTERVAL_MS', 100, A_WEEK_MS, ' (milliseconds)')
   CLEANUP_INTERVAL_MS?: number;
 
-  @IsOptional()
-  @IsInt({ message: 'CLEANUP_COMPLETED_GRACE_MS must be a non-negative integer number of milliseconds' })
-  @Min(0, { message: 'CLEANUP_COMPLETED_GRACE_MS must be a non-negative integer number of milliseconds' })
-  @Transform(toInteger)
+  @IntegerSetting('CLEANUP_COMPLETED_GRACE_MS', 0, A_YEAR_MS, ' (milliseconds)')
   CLEANUP_COMPLETED_GRACE_MS?: number;
 
   @IsOptional()
@@ -173,35 +216,18 @@ export class EnvironmentDto {
   @Transform(toBoolean)
   CLEANUP_PRESERVE_FAILED?: boolean;
 
-  @IsOptional()
-  @IsInt({ message: 'CLEANUP_FAILED_RETENTION_MS must be a non-negative integer number of milliseconds' })
-  @Min(0, { message: 'CLEANUP_FAILED_RETENTION_MS must be a non-negative integer number of milliseconds' })
-  @Transform(toInteger)
+  @IntegerSetting('CLEANUP_FAILED_RETENTION_MS', 0, A_YEAR_MS, ' (milliseconds)')
   CLEANUP_FAILED_RETENTION_MS?: number;
 
-  @IsOptional()
-  @IsInt({ message: 'CLEANUP_ORPHAN_AGE_MS must be a non-negative integer number of milliseconds' })
-  @Min(0, { message: 'CLEANUP_ORPHAN_AGE_MS must be a non-negative integer number of milliseconds' })
-  @Transform(toInteger)
+  @IntegerSetting('CLEANUP_ORPHAN_AGE_MS', 0, A_YEAR_MS, ' (milliseconds)')
   CLEANUP_ORPHAN_AGE_MS?: number;
 
-  @IsOptional()
-  @IsInt({ message: 'CLEANUP_STOPPED_AGE_MS must be a non-negative integer number of milliseconds' })
-  @Min(0, { message: 'CLEANUP_STOPPED_AGE_MS must be a non-negative integer number of milliseconds' })
-  @Transform(toInteger)
+  @IntegerSetting('CLEANUP_STOPPED_AGE_MS', 0, A_YEAR_MS, ' (milliseconds)')
   CLEANUP_STOPPED_AGE_MS?: number;
 
-  @IsOptional()
-  @IsInt({ message: 'ALERT_CPU_PERCENT must be an integer from 1 to 10000 (100 per CPU)' })
-  @Min(1, { message: 'ALERT_CPU_PERCENT must be an integer from 1 to 10000 (100 per CPU)' })
-  @Max(10000, { message: 'ALERT_CPU_PERCENT must be an integer from 1 to 10000 (100 per CPU)' })
-  @Transform(toInteger)
+  @IntegerSetting('ALERT_CPU_PERCENT', 1, 10_000, ' (100 per CPU)')
   ALERT_CPU_PERCENT?: number;
 
-  @IsOptional()
-  @IsInt({ message: 'ALERT_MEMORY_PERCENT must be an integer from 1 to 100' })
-  @Min(1, { message: 'ALERT_MEMORY_PERCENT must be an integer from 1 to 100' })
-  @Max(100, { message: 'ALERT_MEMORY_PERCENT must be an integer from 1 to 100' })
-  @Transform(toInteger)
+  @IntegerSetting('ALERT_MEMORY_PERCENT', 1, 100)
   ALERT_MEMORY_PERCENT?: number;
 }

@@ -1,0 +1,65 @@
+import { DomainError, ErrorCode } from '@app/common';
+import type Dockerode from 'dockerode';
+import type { EngineContainerSpec, HostConfigSpec } from './engine.types';
+
+/** The only HostConfig keys that reach the engine: a spec built at runtime cannot smuggle in anything else. */
+const HOST_CONFIG_KEYS = [
+  'CpuShares',
+  'CpuQuota',
+  'CpuPeriod',
+  'Memory',
+  'MemorySwap',
+  'PidsLimit',
+  'CapDrop',
+  'CapAdd',
+  'SecurityOpt',
+  'ReadonlyRootfs',
+  'Tmpfs',
+  'UsernsMode',
+  'StorageOpt',
+  'Init',
+  'NetworkMode',
+  'Binds',
+] as const satisfies ReadonlyArray<keyof HostConfigSpec>;
+
+/** Builds the engine's create body from a spec, refusing what RunnerHub never asks for. */
+export function toCreateOptions(spec: EngineContainerSpec): Dockerode.ContainerCreateOptions {
+  const problems: string[] = [];
+  if (!spec.name) problems.push('name is required');
+  if (!spec.image) problems.push('image is required');
+  if (spec.cmd !== undefined && (!Array.isArray(spec.cmd) || spec.cmd.some((arg) => typeof arg !== 'string'))) {
+    problems.push('cmd must be an array of strings');
+  }
+  // The type already says false; this guards callers that build the spec from untyped input.
+  if ((spec.hostConfig as { Privileged?: unknown }).Privileged === true) {
+    problems.push('hostConfig.Privileged must be false: RunnerHub never runs privileged containers');
+  }
+  if (problems.length > 0) {
+    throw new DomainError(ErrorCode.ValidationFailed, `Container spec refused: ${problems.join('; ')}`, {
+      name: spec.name,
+      problems,
+    });
+  }
+
+  const hostConfig: Dockerode.HostConfig = { Privileged: false };
+  for (const key of HOST_CONFIG_KEYS) {
+    if (spec.hostConfig[key] !== undefined) Object.assign(hostConfig, { [key]: spec.hostConfig[key] });
+  }
+  return {
+    name: spec.name,
+    Image: spec.image,
+    Cmd: spec.cmd,
+    Env: spec.env,
+    Labels: spec.labels,
+    User: spec.user,
+    WorkingDir: spec.workingDir,
+    NetworkDisabled: spec.networkDisabled,
+    StopSignal: spec.stopSignal,
+    StopTimeout: spec.stopTimeout,
+    // No TTY and no stdin: logs and exec output then stay multiplexed, which is what the demultiplexer expects.
+    Tty: false,
+    OpenStdin: false,
+    AttachStdin: false,
+    HostConfig: hostConfig,
+  };
+}

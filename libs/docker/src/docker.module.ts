@@ -1,0 +1,40 @@
+import { AppConfig } from '@app/common';
+import { DynamicModule, Module, Provider } from '@nestjs/common';
+import { createDockerClient } from './docker-client.factory';
+import { DockerEngine } from './docker-engine.service';
+import { DockerEngineOptions, EngineEventStreamOptions } from './docker-options';
+import { DOCKER_CLIENT, DOCKER_ENGINE_OPTIONS, ENGINE_EVENT_STREAM_OPTIONS } from './docker.tokens';
+import { EngineEventStream } from './engine-event-stream.service';
+
+const clientProvider: Provider = {
+  provide: DOCKER_CLIENT,
+  useFactory: (config: AppConfig) => createDockerClient(config.docker),
+  inject: [AppConfig],
+};
+
+export interface DockerModuleOptions {
+  engine?: Partial<DockerEngineOptions>;
+  events?: Partial<EngineEventStreamOptions>;
+}
+
+/**
+ * The engine client and the two services that use it. AppConfig must be provided globally (AppConfigModule does);
+ * the engine is found through config.docker. Import DockerModule as is for the defaults, or DockerModule.forRoot()
+ * once to tune deadlines, back-off or the event label filter; one application uses one of the two, not both, or it
+ * gets two clients.
+ */
+@Module({
+  providers: [clientProvider, DockerEngine, EngineEventStream],
+  exports: [DockerEngine, EngineEventStream],
+})
+export class DockerModule {
+  static forRoot(options: DockerModuleOptions = {}): DynamicModule {
+    return {
+      module: DockerModule,
+      providers: [
+        { provide: DOCKER_ENGINE_OPTIONS, useValue: options.engine ?? {} },
+        { provide: ENGINE_EVENT_STREAM_OPTIONS, useValue: options.events ?? {} },
+      ],
+    };
+  }
+}

@@ -1,0 +1,12 @@
+export * from './docker.module';
+export * from './docker-engine.service';
+export * from './engine-event-stream.service';
+export * from './engine.types';
+export { DEFAULT_DOCKER_ENGINE_OPTIONS, DEFAULT_ENGINE_EVENT_STREAM_OPTIONS } from './docker-options';
+export type { DockerEngineOptions, EngineEventStreamOptions } from './docker-options';
+export { describeEndpoint } from './docker-client.factory';
+export { computeResourceUsage } from './resource-usage';
+export type { RawStatsSample } from './resource-usage';
+export { demultiplex, StreamDemuxer, StreamDemuxError } from './stream-demux';
+export type { DemuxedChunk, DemuxedFrame, MultiplexedStreamName } from './stream-demux';
+export { toCreateOptions } from './container-spec.mapper';

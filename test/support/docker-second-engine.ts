@@ -1,0 +1,227 @@
+import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { request } from 'node:http';
+import { basename, join } from 'node:path';
+import { promisify } from 'node:util';
+import { waitFor } from './wait-for';
+import { TEST_IMAGE } from './test-env';
+
+const run = promisify(execFile);
+
+/**
+ * A second dockerd owned by one test, for what must not be done to the main engine: stopping and restarting it.
+ *
+ * It has its own socket, data root, exec root (so its own managed containerd), pid file, config file and cgroup
+ * parent, and it runs in a network namespace of its own (`unshare --net`). The namespace matters: with
+ * --bridge=none dockerd deletes any interface called docker0 at start-up, and in the host namespace that is the main
+ * engine's bridge. Containers on it need NetworkMode 'none' (there is no bridge). cleanup() kills and deletes
+ * everything, and also runs (SIGKILL only) if the test process exits without calling it.
+ */
+export class SecondEngine {
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> | undefined;
+  private readonly onProcessExit = () => this.child?.kill('SIGKILL');
+
+  private constructor(readonly dir: string) {}
+
+  /** Starts the engine in a fresh directory and loads the test image into it from the main engine. */
+  static async create(): Promise<SecondEngine> {
+    const engine = new SecondEngine(mkdtempSync('/tmp/rh-eng-'));
+    writeFileSync(join(engine.dir, 'daemon.json'), '{}\n');
+    process.once('exit', engine.onProcessExit);
+    try {
+      await engine.start();
+      await engine.loadImage(TEST_IMAGE);
+      return engine;
+    } catch (error) {
+      await engine.cleanup();
+      throw error;
+    }
+  }
+
+  get socketPath(): string {
+    return join(this.dir, 'docker.sock');
+  }
+
+  /** In DOCKER_HOST form, for loadAppConfig and the docker CLI. */
+  get dockerHost(): string {
+    return `unix://${this.socketPath}`;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Starts dockerd on the engine's data root (again, after stop()) and waits until it answers. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    const log = openSync(join(this.dir, 'dockerd.log'), 'a');
+    try {
+      const child = spawn('unshare', ['--net', 'dockerd', ...this.daemonArgs()], { stdio: ['ignore', log, log] });
+      this.child = child;
+      this.exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    } finally {
+      closeSync(log);
+    }
+    await waitFor(
+      async () => {
+        if (!this.running) throw new Error(`dockerd exited during start-up:\n${this.logTail()}`);
+        return (await this.ping()) || undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 50, description: `the second engine on ${this.socketPath} to answer` },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n${this.logTail()}`);
+    });
+  }
+
+  /** SIGTERM, as a service manager would, and waits for dockerd to exit (SIGKILL after 30 s). */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || !this.running) return;
+    child.kill('SIGTERM');
+    const stopped = await Promise.race([
+      this.exited!.then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 30_000).unref()),
+    ]);
+    if (!stopped) {
+      child.kill('SIGKILL');
+      await this.exited;
+    }
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  /** Runs the docker CLI against this engine. */
+  async docker(args: string[]): Promise<string> {
+    const { stdout } = await run('docker', ['-H', this.dockerHost, ...args], { timeout: 60_000 });
+    return stdout;
+  }
+
+  /** Removes containers, stops the engine and its containerd, unmounts and deletes the directory. Never throws. */
+  async cleanup(): Promise<void> {
+    try {
+      if (this.running) {
+        const ids = (await this.docker(['ps', '-aq'])).split('\n').filter(Boolean);
+        if (ids.length > 0) await this.docker(['rm', '-f', ...ids]);
+      }
+    } catch {
+      // The engine may be the thing that failed; stopping it below still cleans up.
+    }
+    await this.stop().catch(() => undefined);
+    this.killLeftoverContainerd();
+    this.unmountAll();
+    rmSync(this.dir, { recursive: true, force: true, maxRetries: 3 });
+    for (const hierarchy of existsSync('/sys/fs/cgroup') ? readdirSync('/sys/fs/cgroup') : []) {
+      const parent = join('/sys/fs/cgroup', hierarchy, this.cgroupParent);
+      try {
+        if (existsSync(parent)) rmdirSync(parent);
+      } catch {
+        // A cgroup still in use cannot be removed; it is empty and harmless.
+      }
+    }
+    process.off('exit', this.onProcessExit);
+  }
+
+  private get cgroupParent(): string {
+    return `runnerhub-test-${basename(this.dir)}`;
+  }
+
+  private daemonArgs(): string[] {
+    return [
+      '--config-file',
+      join(this.dir, 'daemon.json'),
+      '-H',
+      this.dockerHost,
+      '--data-root',
+      join(this.dir, 'data'),
+      '--exec-root',
+      join(this.dir, 'exec'),
+      '--pidfile',
+      join(this.dir, 'docker.pid'),
+      '--bridge=none',
+      '--iptables=false',
+      '--ip-masq=false',
+      '--cgroup-parent',
+      this.cgroupParent,
+      '--log-level',
+      'warn',
+    ];
+  }
+
+  private async loadImage(image: string): Promise<void> {
+    const save = spawn('docker', ['save', image], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const load = spawn('docker', ['-H', this.dockerHost, 'load'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    save.stdout.pipe(load.stdin);
+    const failures: string[] = [];
+    save.stderr.on('data', (chunk: Buffer) => failures.push(chunk.toString()));
+    load.stderr.on('data', (chunk: Buffer) => failures.push(chunk.toString()));
+    const codes = await Promise.all(
+      [save, load].map((child) => new Promise<number | null>((resolve) => child.once('close', resolve))),
+    );
+    if (codes.some((code) => code !== 0))
+      throw new Error(`Loading ${image} into the second engine failed: ${failures.join('')}`);
+  }
+
+  private ping(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const req = request({ socketPath: this.socketPath, path: '/_ping', timeout: 1_000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
+      req.once('error', () => resolve(false));
+      req.once('timeout', () => req.destroy());
+      req.end();
+    });
+  }
+
+  /** dockerd stops its containerd on SIGTERM; after a SIGKILL that child can survive, so look for it by pid file. */
+  private killLeftoverContainerd(): void {
+    const pidFile = join(this.dir, 'exec', 'containerd', 'containerd.pid');
+    if (!existsSync(pidFile)) return;
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    try {
+      // Only when the process really is this engine's containerd, never a reused pid.
+      if (pid > 0 && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(this.dir)) process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone already.
+    }
+  }
+
+  /** Overlay and shm mounts left under the directory by an engine that did not shut down cleanly. */
+  private unmountAll(): void {
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((line) => line.split(' ')[4])
+      .filter((point): point is string => point !== undefined && point.startsWith(`${this.dir}/`))
+      .sort((a, b) => b.length - a.length);
+    for (const point of mounts) {
+      try {
+        // Lazy, so that a busy mount still goes away once released.
+        execFileSync('umount', ['-l', point], { stdio: 'ignore', timeout: 10_000 });
+      } catch {
+        // Best effort.
+      }
+    }
+  }
+
+  private logTail(): string {
+    try {
+      return readFileSync(join(this.dir, 'dockerd.log'), 'utf8').split('\n').slice(-30).join('\n');
+    } catch {
+      return '(no dockerd log)';
+    }
+  }
+}
