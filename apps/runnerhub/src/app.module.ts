@@ -1,0 +1,30 @@
+import { AppConfig, AppConfigModule } from '@app/common';
+import { DockerModule } from '@app/docker';
+import { PersistenceModule } from '@app/persistence';
+import { DynamicModule, Module } from '@nestjs/common';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { ScheduleModule } from '@nestjs/schedule';
+import { HealthModule } from './health/health.module';
+import { LoggingModule } from './logging/logging.module';
+
+/**
+ * The HTTP service. Built from an already validated configuration, so nothing below reads the environment and a test
+ * can start a whole service on a configuration of its own.
+ */
+@Module({})
+export class AppModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule.forRoot(config),
+        LoggingModule,
+        EventEmitterModule.forRoot({ wildcard: true, delimiter: ':' }),
+        ScheduleModule.forRoot(),
+        PersistenceModule,
+        DockerModule,
+        HealthModule,
+      ],
+    };
+  }
+}

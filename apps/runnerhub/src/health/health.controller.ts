@@ -1,0 +1,33 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { DockerHealthIndicator } from './docker.health-indicator';
+
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly database: TypeOrmHealthIndicator,
+    private readonly docker: DockerHealthIndicator,
+  ) {}
+
+  /** Liveness: the process is up and its event loop turns. Deliberately checks nothing outside the process. */
+  @Get()
+  @HealthCheck()
+  @ApiOperation({ operationId: 'getLiveness', summary: 'Liveness: the process answers' })
+  liveness() {
+    return this.health.check([]);
+  }
+
+  /** Readiness: the service can do its work, so both the engine and the database answer. */
+  @Get('ready')
+  @HealthCheck()
+  @ApiOperation({ operationId: 'getReadiness', summary: 'Readiness: the Docker engine and the database answer' })
+  readiness() {
+    return this.health.check([
+      () => this.database.pingCheck('database', { timeout: 3_000 }),
+      () => this.docker.isReachable('docker'),
+    ]);
+  }
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests, then the integration and end-to-end suites against the real Docker engine and
+# real databases (SQLite always; PostgreSQL too when TEST_DATABASE_URL is set). Needs an engine that answers;
+# `npm run engine:up` starts one on a fresh Debian machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/build-test-images.sh
+
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+status=0
+# In band: the suites share one engine on 2 cores, and timing-sensitive checks are kinder to each other in series.
+npx jest --runInBand --json --outputFile="$results" "$@" || status=$?
+node scripts/test-summary.js "$results" || true
+exit $status
