@@ -40,7 +40,9 @@ export async function createTestDatabase(kind: 'sqlite' | 'postgres'): Promise<T
     label: 'postgres',
     settings: { kind: 'postgres', url: url.toString() },
     env: { DATABASE_URL: url.toString() },
-    drop: () => withClient(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)),
+    drop: async () => {
+      await withClient(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    },
   };
 }
 

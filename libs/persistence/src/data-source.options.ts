@@ -35,9 +35,12 @@ export function buildDataSourceOptions(database: AppConfig['database']): DataSou
     type: 'better-sqlite3',
     database: database.file,
     // WAL lets readers go on while a writer commits; a busy timeout turns a brief lock into a wait, not an error.
+    // synchronous=NORMAL is WAL's recommended level: the file can never be corrupted, and a power cut can at worst
+    // lose the last transitions, which the reconciler rebuilds from the engine. FULL would fsync every transition.
     enableWAL: true,
     prepareDatabase: (db: { pragma(sql: string): unknown }) => {
       db.pragma('busy_timeout = 5000');
+      db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
     },
   };

@@ -43,8 +43,8 @@ describe.each(testDatabaseKinds())('persistence on %s', (kind) => {
   });
 
   it('creates the schema through migrations, and the schema matches the entities exactly', async () => {
-    const applied = await dataSource.query(`SELECT name FROM migrations`);
-    expect(applied.map((row: { name: string }) => row.name)).toEqual(['CreateContainers1764374400000']);
+    const applied: Array<{ name: string }> = await dataSource.query(`SELECT name FROM migrations`);
+    expect(applied.map((row) => row.name)).toEqual(['CreateContainers1764374400000']);
     const pending = await dataSource.driver.createSchemaBuilder().log();
     expect(pending.upQueries.map((q) => q.query)).toEqual([]);
   });
