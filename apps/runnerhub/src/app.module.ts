@@ -1,5 +1,6 @@
 import { AppConfig, AppConfigModule } from '@app/common';
 import { DockerModule } from '@app/docker';
+import { LifecycleModule } from '@app/lifecycle';
 import { PersistenceModule } from '@app/persistence';
 import { DynamicModule, Module } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
@@ -23,6 +24,7 @@ export class AppModule {
         ScheduleModule.forRoot(),
         PersistenceModule,
         DockerModule,
+        LifecycleModule,
         HealthModule,
       ],
     };

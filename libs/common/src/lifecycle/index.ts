@@ -1,2 +1,3 @@
+export * from './container-labels';
 export * from './container-state';
 export * from './container-transitions';

@@ -1,0 +1,44 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const BENCH_IMAGE = process.env.TEST_IMAGE ?? 'runnerhub-test/busybox:1';
+export const BENCH_LABEL = 'runnerhub.bench';
+
+/** A throw-away embedded database, or BENCH_DATABASE_URL's PostgreSQL when set. */
+export function benchDatabaseEnv(): { env: Record<string, string>; dispose(): void } {
+  if (process.env.BENCH_DATABASE_URL) return { env: { DATABASE_URL: process.env.BENCH_DATABASE_URL }, dispose() {} };
+  const dir = mkdtempSync(join(tmpdir(), 'runnerhub-bench-'));
+  return { env: { RUNNERHUB_DATA_DIR: dir }, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+export const round = (value: number, digits = 1) => Number(value.toFixed(digits));
+
+/** Runs `work` for 0..count-1 with at most `concurrency` in flight. */
+export async function forEachLimited(count: number, concurrency: number, work: (i: number) => Promise<void>) {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(concurrency, count) }, async () => {
+    while (next < count) await work(next++);
+  });
+  await Promise.all(workers);
+}
+
+/** Prints the result as JSON on stdout and keeps a copy in bench/results/<name>.json. */
+export function report(name: string, result: unknown): void {
+  const dir = resolve(__dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  const text = JSON.stringify(result, null, 2);
+  writeFileSync(join(dir, `${name}.json`), `${text}\n`);
+  process.stdout.write(`${text}\n`);
+}

@@ -1,0 +1,70 @@
+import { ContainerState } from '../lifecycle/container-state';
+
+/** Every event RunnerHub publishes, by name. Listeners subscribe with these constants, never with string literals. */
+export const ContainerEvent = {
+  Created: 'container:created',
+  Starting: 'container:starting',
+  Started: 'container:started',
+  Stopping: 'container:stopping',
+  Stopped: 'container:stopped',
+  Removing: 'container:removing',
+  Removed: 'container:removed',
+  Error: 'container:error',
+  HighCpu: 'container:high-cpu',
+  HighMemory: 'container:high-memory',
+} as const;
+
+/** A container changed state. Written to the database before it is published; never carries env values. */
+export interface ContainerTransitionPayload {
+  containerId: string;
+  engineId: string | null;
+  name: string;
+  previousState: ContainerState | null;
+  state: ContainerState;
+  reason: string;
+  actor: string;
+  exitCode: number | null;
+  runnerId: string | null;
+  jobId: string | null;
+  repository: string | null;
+  /** ISO 8601, when the transition was written. */
+  at: string;
+}
+
+/** A running container crossed an alert threshold. */
+export interface ContainerResourceAlertPayload {
+  containerId: string;
+  name: string;
+  jobId: string | null;
+  repository: string | null;
+  /** The measured value: CPU % (100 per core) or memory % of the limit. */
+  value: number;
+  threshold: number;
+  at: string;
+}
+
+type TransitionEventName = Exclude<
+  (typeof ContainerEvent)[keyof typeof ContainerEvent],
+  typeof ContainerEvent.HighCpu | typeof ContainerEvent.HighMemory
+>;
+
+/** The typed catalogue: an event's name decides its payload, so the two cannot drift apart. */
+export type RunnerHubEventMap = { [K in TransitionEventName]: ContainerTransitionPayload } & {
+  [ContainerEvent.HighCpu]: ContainerResourceAlertPayload;
+  [ContainerEvent.HighMemory]: ContainerResourceAlertPayload;
+};
+
+export type RunnerHubEventName = keyof RunnerHubEventMap;
+
+/** The event that announces arrival in a state; CREATING has none, since the record is not yet a container. */
+export const EVENT_FOR_STATE: Readonly<Record<ContainerState, TransitionEventName | null>> = {
+  [ContainerState.Creating]: null,
+  [ContainerState.Created]: ContainerEvent.Created,
+  [ContainerState.Starting]: ContainerEvent.Starting,
+  [ContainerState.Running]: ContainerEvent.Started,
+  [ContainerState.Stopping]: ContainerEvent.Stopping,
+  [ContainerState.Stopped]: ContainerEvent.Stopped,
+  [ContainerState.Removing]: ContainerEvent.Removing,
+  [ContainerState.Removed]: ContainerEvent.Removed,
+  [ContainerState.Error]: ContainerEvent.Error,
+};

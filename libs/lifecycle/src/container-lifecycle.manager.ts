@@ -1,0 +1,243 @@
+import { randomUUID } from 'node:crypto';
+import { canTransition, ContainerState, DomainError, ErrorCode } from '@app/common';
+import { DockerEngine, ExecOptions, ExecResult, LogsOptions, LogsResult, ResourceUsage } from '@app/docker';
+import {
+  ContainerRecordEntity,
+  ContainerRecordFilter,
+  ContainerRecordRepository,
+  ContainerTransitionEntity,
+  Page,
+} from '@app/persistence';
+import { Injectable } from '@nestjs/common';
+import { ContainerLocks } from './container-locks';
+import { ContainerConfig, ContainerLimits, SecurityOptions } from './container-request';
+import { ContainerSpecBuilder } from './container-spec.builder';
+import { DiskQuotaSupport } from './disk-quota-support';
+import { illegalTransition, TransitionRecorder } from './transition-recorder';
+
+export const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
+const SYSTEM_ACTOR = 'system';
+
+/**
+ * Owns every runner container from creation to removal. Each operation on a container runs under that container's
+ * lock, checks the transition table, writes the transition before announcing it, and only then talks to the engine.
+ * While the engine is unreachable every operation fails fast with ENGINE_UNAVAILABLE before any record is changed;
+ * a failure the engine reports moves the record to ERROR with the engine's reason.
+ */
+@Injectable()
+export class ContainerLifecycleManager {
+  constructor(
+    private readonly engine: DockerEngine,
+    private readonly records: ContainerRecordRepository,
+    private readonly recorder: TransitionRecorder,
+    private readonly locks: ContainerLocks,
+    private readonly specs: ContainerSpecBuilder,
+    private readonly diskQuota: DiskQuotaSupport,
+  ) {}
+
+  /** Creates (but does not start) a runner container and returns RunnerHub's id for it. */
+  async createContainer(
+    runnerId: string | null,
+    jobId: string | null,
+    config: ContainerConfig,
+    limits: ContainerLimits = {},
+    security: SecurityOptions = {},
+    actor = SYSTEM_ACTOR,
+  ): Promise<string> {
+    const resolved = this.specs.resolve(config, limits, security);
+    if (resolved.limits.diskGB !== undefined) await this.diskQuota.require();
+    await this.engine.ping();
+
+    const id = randomUUID();
+    const identity = { recordId: id, name: `runner-${id.replace(/-/g, '').slice(0, 12)}`, runnerId, jobId };
+    return this.locks.run(id, async () => {
+      let record = await this.records.insert(
+        {
+          id,
+          name: identity.name,
+          runnerId,
+          jobId,
+          repository: config.repository ?? null,
+          // Env names only: values may be runner tokens, and the database never sees them.
+          spec: {
+            image: config.image,
+            command: config.command,
+            envNames: Object.keys(config.env ?? {}),
+            labels: config.labels ?? {},
+            user: config.user,
+            workingDir: config.workingDir,
+          },
+          limits: { ...resolved.limits },
+          security: { ...resolved.security },
+        },
+        { reason: 'creation requested', actor },
+      );
+      try {
+        const engineId = await this.engine.createContainer(
+          this.specs.build(identity, config, resolved.limits, resolved.security),
+        );
+        record = await this.recorder.move(record, {
+          to: ContainerState.Created,
+          reason: 'created on the engine',
+          actor,
+          engineId,
+        });
+      } catch (error) {
+        await this.fail(record.id, error, actor);
+        throw error;
+      }
+      return record.id;
+    });
+  }
+
+  start(id: string, actor = SYSTEM_ACTOR): Promise<ContainerRecordEntity> {
+    return this.locks.run(id, async () => {
+      let record = await this.require(id);
+      if (record.state === ContainerState.Running) return record;
+      if (!canTransition(record.state, ContainerState.Starting)) {
+        throw illegalTransition(record, ContainerState.Starting, 'be started');
+      }
+      await this.engine.ping();
+      record = await this.recorder.move(record, { to: ContainerState.Starting, reason: 'start requested', actor });
+      try {
+        await this.engine.start(record.engineId!);
+      } catch (error) {
+        await this.fail(record.id, error, actor);
+        throw error;
+      }
+      return this.recorder.move(record, { to: ContainerState.Running, reason: 'started', actor });
+    });
+  }
+
+  /** Stops a running container: SIGTERM, then SIGKILL after `timeoutSeconds`. Stopping a stopped one is a no-op. */
+  stop(
+    id: string,
+    timeoutSeconds = DEFAULT_STOP_TIMEOUT_SECONDS,
+    actor = SYSTEM_ACTOR,
+  ): Promise<ContainerRecordEntity> {
+    return this.locks.run(id, () => this.stopLocked(id, timeoutSeconds, actor, 'stop requested'));
+  }
+
+  /**
+   * Removes a container from the engine and closes its record. A running container needs `force` (it is then
+   * stopped at once first, so the history shows the stop too). Removing a removed container is a no-op.
+   */
+  remove(id: string, options: { force?: boolean } = {}, actor = SYSTEM_ACTOR, reason = 'removal requested') {
+    return this.locks.run(id, async () => {
+      let record = await this.require(id);
+      if (record.state === ContainerState.Removed) return record;
+      if (isActive(record.state)) {
+        if (!options.force) {
+          throw new DomainError(
+            ErrorCode.IllegalTransition,
+            `Container ${id} is ${record.state}: stop it first, or remove it with force`,
+            { id, state: record.state, requested: ContainerState.Removing },
+          );
+        }
+        record = await this.stopLocked(id, 0, actor, `${reason} (forced)`);
+      }
+      if (!canTransition(record.state, ContainerState.Removing)) {
+        throw illegalTransition(record, ContainerState.Removing, 'be removed');
+      }
+      if (record.engineId) await this.engine.ping();
+      record = await this.recorder.move(record, { to: ContainerState.Removing, reason, actor });
+      try {
+        if (record.engineId) await this.engine.remove(record.engineId, { force: true, volumes: true });
+      } catch (error) {
+        await this.fail(record.id, error, actor);
+        throw error;
+      }
+      return this.recorder.move(record, { to: ContainerState.Removed, reason: 'removed from the engine', actor });
+    });
+  }
+
+  async exec(id: string, options: ExecOptions): Promise<ExecResult> {
+    const record = await this.requireState(id, [ContainerState.Running], 'run a command');
+    return this.engine.exec(record.engineId!, options);
+  }
+
+  async logs(id: string, options: LogsOptions): Promise<LogsResult> {
+    const record = await this.require(id);
+    if (!record.engineId || record.state === ContainerState.Removed) {
+      throw new DomainError(ErrorCode.Conflict, `Container ${id} is ${record.state}: it has no logs on the engine`, {
+        id,
+        state: record.state,
+      });
+    }
+    return this.engine.logs(record.engineId, options);
+  }
+
+  async stats(id: string): Promise<ResourceUsage> {
+    const record = await this.requireState(id, [ContainerState.Running], 'report live resource usage');
+    return this.engine.stats(record.engineId!);
+  }
+
+  get(id: string): Promise<ContainerRecordEntity> {
+    return this.require(id);
+  }
+
+  list(filter: ContainerRecordFilter = {}, page: Page = { limit: 50, offset: 0 }) {
+    return this.records.list(filter, page);
+  }
+
+  async history(id: string): Promise<ContainerTransitionEntity[]> {
+    await this.require(id);
+    return this.records.transitions(id);
+  }
+
+  private async stopLocked(id: string, timeoutSeconds: number, actor: string, reason: string) {
+    let record = await this.require(id);
+    if (record.state === ContainerState.Stopped || record.state === ContainerState.Removed) return record;
+    if (!canTransition(record.state, ContainerState.Stopping)) {
+      throw illegalTransition(record, ContainerState.Stopping, 'be stopped');
+    }
+    await this.engine.ping();
+    record = await this.recorder.move(record, { to: ContainerState.Stopping, reason, actor });
+    try {
+      await this.engine.stop(record.engineId!, timeoutSeconds);
+      const inspection = await this.engine.inspect(record.engineId!);
+      return await this.recorder.move(record, {
+        to: ContainerState.Stopped,
+        reason: `stopped (exit ${inspection.state.exitCode})`,
+        actor,
+        exitCode: inspection.state.exitCode,
+      });
+    } catch (error) {
+      await this.fail(record.id, error, actor);
+      throw error;
+    }
+  }
+
+  /**
+   * Records an operation's failure. An engine that stopped answering half-way leaves the record where it is (a
+   * transitional state the reconciler resolves once the engine is back); any other failure is ERROR with its reason.
+   */
+  private async fail(id: string, error: unknown, actor: string): Promise<void> {
+    if (DomainError.is(error, ErrorCode.EngineUnavailable)) return;
+    const record = await this.records.findById(id);
+    if (!record || !canTransition(record.state, ContainerState.Error)) return;
+    const reason = error instanceof Error ? error.message : String(error);
+    await this.recorder.move(record, { to: ContainerState.Error, reason, actor });
+  }
+
+  private async require(id: string): Promise<ContainerRecordEntity> {
+    const record = await this.records.findById(id);
+    if (!record) throw new DomainError(ErrorCode.NotFound, `Container ${id} does not exist`, { id });
+    return record;
+  }
+
+  private async requireState(id: string, states: ContainerState[], action: string): Promise<ContainerRecordEntity> {
+    const record = await this.require(id);
+    if (!states.includes(record.state) || !record.engineId) {
+      throw new DomainError(ErrorCode.Conflict, `Container ${id} is ${record.state}: it must be running to ${action}`, {
+        id,
+        state: record.state,
+      });
+    }
+    return record;
+  }
+}
+
+function isActive(state: ContainerState): boolean {
+  return state === ContainerState.Running || state === ContainerState.Starting || state === ContainerState.Stopping;
+}

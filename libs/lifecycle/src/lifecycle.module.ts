@@ -1,0 +1,31 @@
+import { EventPublisher } from '@app/common';
+import { DockerModule } from '@app/docker';
+import { PersistenceModule } from '@app/persistence';
+import { Module } from '@nestjs/common';
+import { ContainerLifecycleManager } from './container-lifecycle.manager';
+import { ContainerLocks } from './container-locks';
+import { ContainerReconciler } from './container-reconciler.service';
+import { ContainerSpecBuilder } from './container-spec.builder';
+import { DiskQuotaSupport } from './disk-quota-support';
+import { EngineStateSync } from './engine-state-sync';
+import { TransitionRecorder } from './transition-recorder';
+
+/**
+ * The container lifecycle: the manager that owns every runner container, and the reconciler that keeps its records
+ * in step with the engine. Needs AppConfig and EventEmitterModule from the application.
+ */
+@Module({
+  imports: [DockerModule, PersistenceModule],
+  providers: [
+    EventPublisher,
+    ContainerLocks,
+    ContainerSpecBuilder,
+    DiskQuotaSupport,
+    TransitionRecorder,
+    EngineStateSync,
+    ContainerLifecycleManager,
+    ContainerReconciler,
+  ],
+  exports: [ContainerLifecycleManager, ContainerReconciler, EventPublisher],
+})
+export class LifecycleModule {}
