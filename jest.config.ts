@@ -6,6 +6,14 @@ import { compilerOptions } from './tsconfig.json';
 const moduleNameMapper = pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' });
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.spec.json' }] as [string, object] };
 const shared = { moduleFileExtensions: ['js', 'json', 'ts'], rootDir: '.', testEnvironment: 'node', transform, moduleNameMapper };
+// The integration suites boot the whole service, so they compile with the Swagger CLI plugin like `nest build`
+// does; the plugin needs the full program, hence no isolatedModules there (slower to compile, same code).
+const withSwaggerPlugin = {
+  '^.+\\.ts$': [
+    'ts-jest',
+    { tsconfig: 'tsconfig.json', astTransformers: { before: ['<rootDir>/test/support/swagger-plugin.transformer.js'] } },
+  ] as [string, object],
+};
 
 const config: Config = {
   // Real containers start, stop and get OOM-killed in the integration suites; each wait inside a test has its own,
@@ -18,6 +26,7 @@ const config: Config = {
     {
       ...shared,
       displayName: 'integration',
+      transform: withSwaggerPlugin,
       testMatch: ['<rootDir>/{libs,test}/**/*.int-spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
     },

@@ -6,6 +6,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
 import { HealthModule } from './health/health.module';
+import { ApiModule } from './http/api.module';
 import { LoggingModule } from './logging/logging.module';
 
 /**
@@ -26,6 +27,7 @@ export class AppModule {
         DockerModule,
         LifecycleModule,
         HealthModule,
+        ApiModule,
       ],
     };
   }

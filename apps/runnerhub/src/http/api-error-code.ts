@@ -1,0 +1,50 @@
+import { ErrorCode } from '@app/common';
+
+/** Codes only the HTTP layer produces: failures of the request itself rather than of the domain. */
+export enum HttpErrorCode {
+  Unauthorized = 'UNAUTHORIZED',
+  Forbidden = 'FORBIDDEN',
+  RouteNotFound = 'ROUTE_NOT_FOUND',
+  MalformedRequest = 'MALFORMED_REQUEST',
+  PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
+  UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
+  MethodNotAllowed = 'METHOD_NOT_ALLOWED',
+  RateLimited = 'RATE_LIMITED',
+  InternalError = 'INTERNAL_ERROR',
+}
+
+/** Every code an API error body can carry: the domain's and the HTTP layer's. */
+export type ApiErrorCode = ErrorCode | HttpErrorCode;
+export const API_ERROR_CODES: string[] = [...Object.values(ErrorCode), ...Object.values(HttpErrorCode)];
+
+function assertUnreachable(value: never): never {
+  throw new Error(`Unhandled error code ${String(value)}`);
+}
+
+/**
+ * The HTTP status of each domain failure. Exhaustive: a new ErrorCode does not compile until it has a status here.
+ */
+export function statusOfDomainError(code: ErrorCode): number {
+  switch (code) {
+    case ErrorCode.ValidationFailed:
+      return 400;
+    case ErrorCode.NotFound:
+      return 404;
+    case ErrorCode.Conflict:
+    case ErrorCode.IllegalTransition:
+      return 409;
+    case ErrorCode.ImageNotFound:
+    case ErrorCode.UnsupportedByEngine:
+      // The request is well-formed but this engine cannot carry it out as asked.
+      return 422;
+    case ErrorCode.EngineRejected:
+      return 502;
+    case ErrorCode.EngineUnavailable:
+    case ErrorCode.DatabaseUnavailable:
+      return 503;
+    case ErrorCode.Timeout:
+      return 504;
+    default:
+      return assertUnreachable(code);
+  }
+}

@@ -1,0 +1,154 @@
+import { DomainError, ErrorCode } from '@app/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ThrottlerException } from '@nestjs/throttler';
+import type { Request, Response } from 'express';
+import { ApiErrorCode, HttpErrorCode, statusOfDomainError } from './api-error-code';
+
+interface ErrorBody {
+  status: number;
+  code: ApiErrorCode;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+/** body-parser's own failures, which reach the filter as plain errors with a `type`. */
+const BODY_PARSER_ERRORS: Record<string, Omit<ErrorBody, 'message' | 'details'>> = {
+  'entity.parse.failed': { status: 400, code: HttpErrorCode.MalformedRequest },
+  'entity.too.large': { status: 413, code: HttpErrorCode.PayloadTooLarge },
+  'encoding.unsupported': { status: 415, code: HttpErrorCode.UnsupportedMediaType },
+  'charset.unsupported': { status: 415, code: HttpErrorCode.UnsupportedMediaType },
+  'request.aborted': { status: 400, code: HttpErrorCode.MalformedRequest },
+};
+
+const HTTP_STATUS_CODES: Partial<Record<number, ApiErrorCode>> = {
+  400: ErrorCode.ValidationFailed,
+  401: HttpErrorCode.Unauthorized,
+  403: HttpErrorCode.Forbidden,
+  404: HttpErrorCode.RouteNotFound,
+  405: HttpErrorCode.MethodNotAllowed,
+  413: HttpErrorCode.PayloadTooLarge,
+  415: HttpErrorCode.UnsupportedMediaType,
+  429: HttpErrorCode.RateLimited,
+};
+
+/** Connection-level failures of the database drivers (node-postgres, PostgreSQL SQLSTATE class 08/57P). */
+const DATABASE_DOWN = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection terminated|connect ETIMEDOUT|timeout exceeded when trying to connect|the database system is (starting up|shutting down)|terminating connection|Client has encountered a connection error|SQLITE_BUSY|database is locked/i;
+const DATABASE_SQLSTATES = new Set(['08000', '08001', '08003', '08006', '57P01', '57P02', '57P03']);
+
+/**
+ * The one place errors become HTTP: every failure leaves as `{ success: false, error: { code, message, details } }`
+ * with the status its code calls for. Anything not recognised is a logged 500 with a message that points at the log
+ * by request id, never a stack trace or an internal message in the response.
+ */
+@Catch()
+export class ApiExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Http');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const response = http.getResponse<Response>();
+    const request = http.getRequest<Request & { id?: string }>();
+    const body = this.describe(exception, request);
+    if (body.status >= 500 && body.code === HttpErrorCode.InternalError) {
+      this.logger.error(
+        `Unhandled error on ${request.method} ${request.originalUrl} (request ${String(request.id)}): ` +
+          `${exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)}`,
+      );
+    }
+    if (isHealthReport(exception)) {
+      // /health/ready keeps terminus's report format, which probes and dashboards already read.
+      response.status(exception.getStatus()).json(exception.getResponse());
+      return;
+    }
+    if (response.headersSent) {
+      // A stream (SSE, logs) was already under way: all that is left is to end it.
+      response.end();
+      return;
+    }
+    response.status(body.status).json({
+      success: false,
+      error: { code: body.code, message: body.message, details: body.details },
+    });
+  }
+
+  private describe(exception: unknown, request: Request & { id?: string }): ErrorBody {
+    if (exception instanceof DomainError) {
+      return {
+        status: statusOfDomainError(exception.code),
+        code: exception.code,
+        message: exception.message,
+        details: exception.details,
+      };
+    }
+    if (exception instanceof ThrottlerException) {
+      return {
+        status: 429,
+        code: HttpErrorCode.RateLimited,
+        message: 'Too many mutating requests with this API key: wait for the Retry-After header and try again',
+        details: {},
+      };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const message =
+        status === 404
+          ? `No route ${request.method} ${request.path}: see /api/docs for the routes`
+          : readMessage(exception.getResponse()) ?? exception.message;
+      return {
+        status,
+        code: HTTP_STATUS_CODES[status] ?? (status >= 500 ? HttpErrorCode.InternalError : ErrorCode.ValidationFailed),
+        message,
+        details: {},
+      };
+    }
+    const parserFailure = bodyParserFailure(exception);
+    if (parserFailure) return parserFailure;
+    if (isDatabaseUnavailable(exception)) {
+      return {
+        status: HttpStatus.SERVICE_UNAVAILABLE,
+        code: ErrorCode.DatabaseUnavailable,
+        message: 'The database is not reachable; retry shortly',
+        details: {},
+      };
+    }
+    return {
+      status: HttpStatus.INTERNAL_SERVER_ERROR,
+      code: HttpErrorCode.InternalError,
+      message: `Internal error; the service log has the details under request id ${String(request.id)}`,
+      details: { requestId: request.id ?? null },
+    };
+  }
+}
+
+function isHealthReport(exception: unknown): exception is HttpException {
+  if (!(exception instanceof HttpException)) return false;
+  const body = exception.getResponse();
+  return typeof body === 'object' && body !== null && 'status' in body && 'details' in body && 'error' in body;
+}
+
+function readMessage(response: string | object): string | undefined {
+  if (typeof response === 'string') return response;
+  const message = (response as { message?: unknown }).message;
+  return Array.isArray(message) ? message.join('; ') : typeof message === 'string' ? message : undefined;
+}
+
+function bodyParserFailure(exception: unknown): ErrorBody | undefined {
+  const type = (exception as { type?: unknown } | null)?.type;
+  if (typeof type !== 'string' || !BODY_PARSER_ERRORS[type]) return undefined;
+  const known = BODY_PARSER_ERRORS[type];
+  const message =
+    type === 'entity.parse.failed'
+      ? 'The request body is not valid JSON: send a JSON object with Content-Type: application/json'
+      : type === 'entity.too.large'
+        ? 'The request body is too large (the limit is 100 kB)'
+        : `The request body could not be read: ${(exception as Error).message}`;
+  return { ...known, message, details: {} };
+}
+
+function isDatabaseUnavailable(exception: unknown): boolean {
+  if (!(exception instanceof Error)) return false;
+  const code = (exception as { code?: unknown }).code ?? (exception as { driverError?: { code?: unknown } }).driverError?.code;
+  if (typeof code === 'string' && DATABASE_SQLSTATES.has(code)) return true;
+  const driverMessage = (exception as { driverError?: { message?: string } }).driverError?.message ?? '';
+  return DATABASE_DOWN.test(`${exception.message} ${driverMessage}`) && /TypeORM|QueryFailed|Driver|pg|Connection|sqlite/i.test(`${exception.name} ${exception.constructor.name} ${exception.message}`);
+}
