@@ -4,7 +4,14 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { createTestDatabase, TestDatabase, testDatabaseKinds } from '../../../test/support/databases';
-import { ContainerRecordRepository, NewContainerRecord, PersistenceModule } from '.';
+import {
+  ApiKeyRepository,
+  AuditLogRepository,
+  ContainerRecordRepository,
+  NewAuditLogEntry,
+  NewContainerRecord,
+  PersistenceModule,
+} from '.';
 
 function newRecord(overrides: Partial<NewContainerRecord> = {}): NewContainerRecord {
   const id = randomUUID();
@@ -44,7 +51,10 @@ describe.each(testDatabaseKinds())('persistence on %s', (kind) => {
 
   it('creates the schema through migrations, and the schema matches the entities exactly', async () => {
     const applied: Array<{ name: string }> = await dataSource.query(`SELECT name FROM migrations`);
-    expect(applied.map((row) => row.name)).toEqual(['CreateContainers1764374400000']);
+    expect(applied.map((row) => row.name)).toEqual([
+      'CreateContainers1764374400000',
+      'CreateApiKeysAndAuditLog1764547200000',
+    ]);
     const pending = await dataSource.driver.createSchemaBuilder().log();
     expect(pending.upQueries.map((q) => q.query)).toEqual([]);
   });
@@ -133,5 +143,55 @@ describe.each(testDatabaseKinds())('persistence on %s', (kind) => {
       { limit: 10, offset: 0 },
     );
     expect(byState.total).toBe(5);
+  });
+
+  it('stores generated API keys by name and hash, and refuses a second row with the same hash', async () => {
+    const keys = moduleRef.get(ApiKeyRepository);
+    await keys.insert({ name: 'admin-0123abcd', role: 'admin', keyHash: 'a'.repeat(64) });
+    const stored = await keys.all();
+    expect(stored).toEqual([
+      { name: 'admin-0123abcd', role: 'admin', keyHash: 'a'.repeat(64), createdAt: expect.any(Date) },
+    ]);
+    await expect(keys.insert({ name: 'viewer-0123abcd', role: 'viewer', keyHash: 'a'.repeat(64) })).rejects.toThrow();
+  });
+
+  it('appends audit entries and lists them newest first, filtered and paged, with millisecond instants', async () => {
+    const audit = moduleRef.get(AuditLogRepository);
+    const start = new Date('2030-01-01T00:00:00.000Z').getTime();
+    const entry = (i: number, overrides: Partial<NewAuditLogEntry> = {}): NewAuditLogEntry => ({
+      at: new Date(start + i * 250),
+      actor: i % 2 === 0 ? 'admin-aaaaaaaa' : 'viewer-bbbbbbbb',
+      role: i % 2 === 0 ? 'admin' : 'viewer',
+      action: 'container.stop',
+      method: 'POST',
+      path: `/api/containers/c-${i % 3}/stop`,
+      target: `c-${i % 3}`,
+      outcome: i % 2 === 0 ? 'success' : 'failure',
+      status: i % 2 === 0 ? 200 : 403,
+      errorCode: i % 2 === 0 ? null : 'FORBIDDEN',
+      details: { command: ['echo', `${i}`] },
+      requestId: `request-${i}`,
+      ...overrides,
+    });
+    for (let i = 0; i < 6; i++) await audit.append(entry(i));
+    const all = await audit.list({ since: new Date(start) }, { limit: 50, offset: 0 });
+    expect(all.total).toBe(6);
+    expect(all.items.map((e) => e.requestId)).toEqual([5, 4, 3, 2, 1, 0].map((i) => `request-${i}`));
+    expect(all.items[0]).toMatchObject({ details: { command: ['echo', '5'] }, errorCode: 'FORBIDDEN', role: 'viewer' });
+    expect(all.items[0].at.toISOString()).toBe(new Date(start + 5 * 250).toISOString());
+
+    const failures = await audit.list({ outcome: 'failure', actor: 'viewer-bbbbbbbb' }, { limit: 50, offset: 0 });
+    expect(failures.items.map((e) => e.requestId)).toEqual(['request-5', 'request-3', 'request-1']);
+    const onTarget = await audit.list({ target: 'c-0', action: 'container.stop' }, { limit: 50, offset: 0 });
+    expect(onTarget.items.map((e) => e.requestId)).toEqual(['request-3', 'request-0']);
+    // since is inclusive, until exclusive: [250 ms, 1000 ms) holds entries 1, 2 and 3.
+    const window = await audit.list(
+      { since: new Date(start + 250), until: new Date(start + 1000) },
+      { limit: 50, offset: 0 },
+    );
+    expect(window.items.map((e) => e.requestId)).toEqual(['request-3', 'request-2', 'request-1']);
+    const secondPage = await audit.list({ since: new Date(start) }, { limit: 4, offset: 4 });
+    expect(secondPage).toMatchObject({ total: 6 });
+    expect(secondPage.items.map((e) => e.requestId)).toEqual(['request-1', 'request-0']);
   });
 });

@@ -2,7 +2,7 @@ import { AppConfig } from '@app/common';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { buildDataSourceOptions } from './data-source.options';
-import { ContainerRecordRepository } from './repositories';
+import { ApiKeyRepository, AuditLogRepository, ContainerRecordRepository } from './repositories';
 import { TransactionRunner } from './transaction-runner';
 
 /** RunnerHub's only door to the database: the data source (migrated at start) and the repositories over it. */
@@ -18,7 +18,7 @@ import { TransactionRunner } from './transaction-runner';
       }),
     }),
   ],
-  providers: [TransactionRunner, ContainerRecordRepository],
-  exports: [TransactionRunner, ContainerRecordRepository],
+  providers: [TransactionRunner, ContainerRecordRepository, ApiKeyRepository, AuditLogRepository],
+  exports: [TransactionRunner, ContainerRecordRepository, ApiKeyRepository, AuditLogRepository],
 })
 export class PersistenceModule {}

@@ -22,6 +22,7 @@ describe(loadAppConfig.name, () => {
       apiKeys: undefined,
       runnerImage: 'myoung34/github-runner:latest',
       maxConcurrentContainers: 10,
+      rateLimit: { mutationsPerMinute: 600 },
       github: { apiUrl: 'https://api.github.com', app: undefined, webhookSecret: undefined },
       monitoring: { statsIntervalMs: 30000, healthIntervalMs: 30000, alertCpuPercent: 80, alertMemoryPercent: 90 },
       cleanup: {
@@ -46,6 +47,7 @@ describe(loadAppConfig.name, () => {
       RUNNERHUB_API_KEYS: 'aaaaaaaaaaaaaaaa:viewer,bbbbbbbbbbbbbbbbbbbb:admin',
       RUNNER_IMAGE: 'ghcr.io/acme/runner:2.320',
       MAX_CONCURRENT_CONTAINERS: '25',
+      RATE_LIMIT_MUTATIONS_PER_MINUTE: '30',
       GITHUB_API_URL: 'https://ghe.acme.test/api/v3/',
       GITHUB_TOKEN: 'ghp_x',
       GITHUB_WEBHOOK_SECRET: 'hook',
@@ -72,6 +74,7 @@ describe(loadAppConfig.name, () => {
       ],
       runnerImage: 'ghcr.io/acme/runner:2.320',
       maxConcurrentContainers: 25,
+      rateLimit: { mutationsPerMinute: 30 },
       github: { apiUrl: 'https://ghe.acme.test/api/v3', token: 'ghp_x', webhookSecret: 'hook' },
       monitoring: { statsIntervalMs: 1000, healthIntervalMs: 2000, alertCpuPercent: 150, alertMemoryPercent: 75 },
       cleanup: {
@@ -102,6 +105,17 @@ describe(loadAppConfig.name, () => {
     ['RUNNERHUB_API_KEYS', 'short:admin', /RUNNERHUB_API_KEYS must be a comma-separated list of key:role/],
     ['RUNNERHUB_API_KEYS', 'aaaaaaaaaaaaaaaa:root', /RUNNERHUB_API_KEYS/],
     ['MAX_CONCURRENT_CONTAINERS', '0', /MAX_CONCURRENT_CONTAINERS must be an integer from 1 to 1000 \(got "0"\)/],
+    [
+      'RATE_LIMIT_MUTATIONS_PER_MINUTE',
+      '0',
+      /RATE_LIMIT_MUTATIONS_PER_MINUTE must be an integer from 1 to 100000 \(mutating API calls per key and minute\) \(got "0"\)/,
+    ],
+    [
+      'RATE_LIMIT_MUTATIONS_PER_MINUTE',
+      '100001',
+      /RATE_LIMIT_MUTATIONS_PER_MINUTE must be an integer from 1 to 100000/,
+    ],
+    ['RATE_LIMIT_MUTATIONS_PER_MINUTE', '1.5', /RATE_LIMIT_MUTATIONS_PER_MINUTE must be an integer/],
     ['STATS_INTERVAL_MS', '10', /STATS_INTERVAL_MS must be an integer from 100 to 604800000 \(milliseconds\)/],
     ['CLEANUP_PRESERVE_FAILED', 'maybe', /CLEANUP_PRESERVE_FAILED must be true or false/],
     ['ALERT_MEMORY_PERCENT', '101', /ALERT_MEMORY_PERCENT must be an integer from 1 to 100/],

@@ -29,6 +29,8 @@ export class AppConfig {
   readonly apiKeys!: ApiKeySpec[] | undefined;
   readonly runnerImage!: string;
   readonly maxConcurrentContainers!: number;
+  /** Mutating API calls (POST, PUT, PATCH, DELETE) each API key may make per minute; reads are not limited. */
+  readonly rateLimit!: { mutationsPerMinute: number };
   /** What a runner container may ask for: limits are checked against these ceilings before the engine sees them. */
   readonly containers!: {
     network: string;
@@ -101,6 +103,7 @@ export function loadAppConfig(env: Record<string, string | undefined>, cwd: stri
     }),
     runnerImage: dto.RUNNER_IMAGE ?? 'myoung34/github-runner:latest',
     maxConcurrentContainers: dto.MAX_CONCURRENT_CONTAINERS ?? 10,
+    rateLimit: { mutationsPerMinute: dto.RATE_LIMIT_MUTATIONS_PER_MINUTE ?? 600 },
     containers: {
       network: dto.RUNNER_NETWORK ?? 'bridge',
       maxMemoryMB: dto.LIMIT_MAX_MEMORY_MB ?? 32_768,
@@ -184,6 +187,7 @@ class EnvironmentDtoKeys implements Record<keyof EnvironmentDto, true> {
   RUNNERHUB_API_KEYS = true as const;
   RUNNER_IMAGE = true as const;
   MAX_CONCURRENT_CONTAINERS = true as const;
+  RATE_LIMIT_MUTATIONS_PER_MINUTE = true as const;
   RUNNER_NETWORK = true as const;
   LIMIT_MAX_MEMORY_MB = true as const;
   LIMIT_MAX_CPUS = true as const;

@@ -165,6 +165,9 @@ export class EnvironmentDto {
   @IntegerSetting('MAX_CONCURRENT_CONTAINERS', 1, 1000)
   MAX_CONCURRENT_CONTAINERS?: number;
 
+  @IntegerSetting('RATE_LIMIT_MUTATIONS_PER_MINUTE', 1, 100_000, ' (mutating API calls per key and minute)')
+  RATE_LIMIT_MUTATIONS_PER_MINUTE?: number;
+
   @UrlSetting(
     ['http', 'https'],
     'GITHUB_API_URL must be an http(s) URL, for example https://api.github.com or https://ghe.example/api/v3',

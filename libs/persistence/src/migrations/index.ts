@@ -1,4 +1,5 @@
 import { CreateContainers1764374400000 } from './1764374400000-create-containers';
+import { CreateApiKeysAndAuditLog1764547200000 } from './1764547200000-create-api-keys-and-audit-log';
 
 /** Every migration, oldest first. A new one is appended here as well as written to its own file. */
-export const MIGRATIONS = [CreateContainers1764374400000];
+export const MIGRATIONS = [CreateContainers1764374400000, CreateApiKeysAndAuditLog1764547200000];

@@ -1,1 +1,3 @@
+export * from './api-key.repository';
+export * from './audit-log.repository';
 export * from './container-record.repository';
