@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/build-test-images.sh
+# Debian's Chromium for the Swagger UI test (installed when missing and we are root; never a downloaded browser).
+bash scripts/browser-up.sh
 
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT

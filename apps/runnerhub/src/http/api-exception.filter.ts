@@ -32,7 +32,8 @@ const HTTP_STATUS_CODES: Partial<Record<number, ApiErrorCode>> = {
 };
 
 /** Connection-level failures of the database drivers (node-postgres, PostgreSQL SQLSTATE class 08/57P). */
-const DATABASE_DOWN = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection terminated|connect ETIMEDOUT|timeout exceeded when trying to connect|the database system is (starting up|shutting down)|terminating connection|Client has encountered a connection error|SQLITE_BUSY|database is locked/i;
+const DATABASE_DOWN =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection terminated|connect ETIMEDOUT|timeout exceeded when trying to connect|the database system is (starting up|shutting down)|terminating connection|Client has encountered a connection error|SQLITE_BUSY|database is locked/i;
 const DATABASE_SQLSTATES = new Set(['08000', '08001', '08003', '08006', '57P01', '57P02', '57P03']);
 
 /**
@@ -90,10 +91,12 @@ export class ApiExceptionFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
+      const unparsable = status === 400 ? unparsableBody(exception) : undefined;
+      if (unparsable) return unparsable;
       const message =
         status === 404
           ? `No route ${request.method} ${request.path}: see /api/docs for the routes`
-          : readMessage(exception.getResponse()) ?? exception.message;
+          : (readMessage(exception.getResponse()) ?? exception.message);
       return {
         status,
         code: HTTP_STATUS_CODES[status] ?? (status >= 500 ? HttpErrorCode.InternalError : ErrorCode.ValidationFailed),
@@ -132,6 +135,24 @@ function readMessage(response: string | object): string | undefined {
   return Array.isArray(message) ? message.join('; ') : typeof message === 'string' ? message : undefined;
 }
 
+/**
+ * Nest turns body-parser's JSON SyntaxError into `new BadRequestException(err.message)` before any filter sees it,
+ * so the parser's `type` is lost; JSON.parse's messages all name JSON, and nothing else of ours throws a bare 400.
+ */
+function unparsableBody(exception: HttpException): ErrorBody | undefined {
+  const parserMessage = readMessage(exception.getResponse()) ?? '';
+  if (!/\bJSON\b/.test(parserMessage)) return undefined;
+  // Only the position is repeated: newer JSON.parse messages quote a piece of the body, which may hold a secret.
+  const position = /position (\d+)/.exec(parserMessage)?.[1];
+  const problem = position === undefined ? 'is not valid JSON' : `is not valid JSON (error at position ${position})`;
+  return {
+    status: 400,
+    code: HttpErrorCode.MalformedRequest,
+    message: `The request body ${problem}: send a JSON object with Content-Type: application/json`,
+    details: { problems: [{ field: 'body', message: problem }] },
+  };
+}
+
 function bodyParserFailure(exception: unknown): ErrorBody | undefined {
   const type = (exception as { type?: unknown } | null)?.type;
   if (typeof type !== 'string' || !BODY_PARSER_ERRORS[type]) return undefined;
@@ -147,8 +168,14 @@ function bodyParserFailure(exception: unknown): ErrorBody | undefined {
 
 function isDatabaseUnavailable(exception: unknown): boolean {
   if (!(exception instanceof Error)) return false;
-  const code = (exception as { code?: unknown }).code ?? (exception as { driverError?: { code?: unknown } }).driverError?.code;
+  const code =
+    (exception as { code?: unknown }).code ?? (exception as { driverError?: { code?: unknown } }).driverError?.code;
   if (typeof code === 'string' && DATABASE_SQLSTATES.has(code)) return true;
   const driverMessage = (exception as { driverError?: { message?: string } }).driverError?.message ?? '';
-  return DATABASE_DOWN.test(`${exception.message} ${driverMessage}`) && /TypeORM|QueryFailed|Driver|pg|Connection|sqlite/i.test(`${exception.name} ${exception.constructor.name} ${exception.message}`);
+  return (
+    DATABASE_DOWN.test(`${exception.message} ${driverMessage}`) &&
+    /TypeORM|QueryFailed|Driver|pg|Connection|sqlite/i.test(
+      `${exception.name} ${exception.constructor.name} ${exception.message}`,
+    )
+  );
 }

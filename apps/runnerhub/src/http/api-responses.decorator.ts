@@ -23,7 +23,10 @@ export function ApiEnvelope<T extends Type<unknown>>(
   model: T,
   options: { status?: HttpStatus; isArray?: boolean; list?: boolean; description?: string } = {},
 ) {
-  const data = options.isArray || options.list ? { type: 'array', items: { $ref: getSchemaPath(model) } } : { $ref: getSchemaPath(model) };
+  const data =
+    options.isArray || options.list
+      ? { type: 'array', items: { $ref: getSchemaPath(model) } }
+      : { $ref: getSchemaPath(model) };
   const properties: Record<string, object> = { success: { type: 'boolean', enum: [true] }, data };
   if (options.list) properties.page = { $ref: getSchemaPath(PageDto) };
   return applyDecorators(
@@ -40,8 +43,8 @@ export function ApiEnvelope<T extends Type<unknown>>(
 export function ApiFailures(...statuses: number[]) {
   return applyDecorators(
     ApiExtraModels(ApiErrorEnvelopeDto),
-    ...[...new Set([...statuses, 401, 503])].sort().map((status) =>
-      ApiResponse({ status, description: DESCRIPTIONS[status], type: ApiErrorEnvelopeDto }),
-    ),
+    ...[...new Set([...statuses, 401, 503])]
+      .sort()
+      .map((status) => ApiResponse({ status, description: DESCRIPTIONS[status], type: ApiErrorEnvelopeDto })),
   );
 }

@@ -1,6 +1,10 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { ApiExceptionFilter } from './api-exception.filter';
+import { AuditModule } from './audit/audit.module';
+import { AuthModule } from './auth/auth.module';
+import { ContainersApiModule } from './containers/containers-api.module';
+import { EventsApiModule } from './events/events-api.module';
 import { ResponseEnvelopeInterceptor } from './response-envelope.interceptor';
 import { createValidationPipe } from './validation.pipe';
 
@@ -9,7 +13,7 @@ import { createValidationPipe } from './validation.pipe';
  * modules imported here) authentication, rate limits, audit and the resources themselves.
  */
 @Module({
-  imports: [],
+  imports: [AuditModule, AuthModule, ContainersApiModule, EventsApiModule],
   providers: [
     { provide: APP_PIPE, useFactory: createValidationPipe },
     { provide: APP_FILTER, useClass: ApiExceptionFilter },

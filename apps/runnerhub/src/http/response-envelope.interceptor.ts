@@ -23,12 +23,14 @@ export class ResponseEnvelopeInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const raw = this.reflector.getAllAndOverride<boolean>(RAW_RESPONSE, [context.getHandler(), context.getClass()]);
     if (raw || context.getType() !== 'http') return next.handle();
-    return next.handle().pipe(
-      map((result: unknown) =>
-        result instanceof Paged
-          ? { success: true, data: result.items, page: result.page }
-          : { success: true, data: result ?? null },
-      ),
-    );
+    return next
+      .handle()
+      .pipe(
+        map((result: unknown) =>
+          result instanceof Paged
+            ? { success: true, data: result.items, page: result.page }
+            : { success: true, data: result ?? null },
+        ),
+      );
   }
 }

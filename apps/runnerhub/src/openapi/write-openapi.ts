@@ -15,7 +15,12 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'runnerhub-openapi-'));
   try {
     const app = await createApp(
-      loadAppConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', RUNNERHUB_DATA_DIR: dataDir, RUNNERHUB_API_KEYS: 'openapi-writer-key-0000:viewer' }),
+      loadAppConfig({
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'silent',
+        RUNNERHUB_DATA_DIR: dataDir,
+        RUNNERHUB_API_KEYS: 'openapi-writer-key-0000:viewer',
+      }),
     );
     const document = buildOpenApiDocument(app);
     writeFileSync(target, `${JSON.stringify(document, null, 2)}\n`);

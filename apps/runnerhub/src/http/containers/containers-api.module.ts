@@ -1,0 +1,12 @@
+import { LifecycleModule } from '@app/lifecycle';
+import { Module } from '@nestjs/common';
+import { ContainerUsageService } from './container-usage.service';
+import { ContainersController } from './containers.controller';
+
+/** /api/containers: the runner containers, through the lifecycle manager. */
+@Module({
+  imports: [LifecycleModule],
+  controllers: [ContainersController],
+  providers: [ContainerUsageService],
+})
+export class ContainersApiModule {}

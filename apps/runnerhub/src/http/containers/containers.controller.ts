@@ -1,0 +1,212 @@
+import { ContainerLifecycleManager } from '@app/lifecycle';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiEnvelope, ApiFailures } from '../api-responses.decorator';
+import { Actor, Audited, CurrentActor, RequireRole } from '../auth/auth.decorators';
+import { assertRole } from '../auth/roles.policy';
+import { Paged } from '../response-envelope.interceptor';
+import { ContainerIdPipe } from './container-id.pipe';
+import {
+  toContainerDto,
+  toContainerLogsDto,
+  toContainerTransitionDto,
+  toExecResultDto,
+  toResourceUsageDto,
+} from './container.mapper';
+import { ContainerUsageService } from './container-usage.service';
+import { ContainerDto } from './dto/container.dto';
+import { ContainerLogsQueryDto } from './dto/container-logs-query.dto';
+import { ContainerLogsDto } from './dto/container-logs.dto';
+import { ContainerTransitionDto } from './dto/container-transition.dto';
+import { CreateContainerDto } from './dto/create-container.dto';
+import { ExecInContainerDto } from './dto/exec-in-container.dto';
+import { ExecResultDto } from './dto/exec-result.dto';
+import { ListContainersQueryDto } from './dto/list-containers-query.dto';
+import { RemoveContainerDto, RemoveContainerQueryDto } from './dto/remove-container.dto';
+import { ResourceUsageDto } from './dto/resource-usage.dto';
+import { StopContainerDto } from './dto/stop-container.dto';
+import { UsageSummaryDto } from './dto/usage-summary.dto';
+
+const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
+
+/**
+ * Runner containers. Thin on purpose: each handler validates (DTOs and the pipe), calls the lifecycle manager once
+ * or the usage service, and maps the result; the rules live in libs/lifecycle. Handler names are the operation ids.
+ */
+@ApiTags('containers')
+@Controller('containers')
+export class ContainersController {
+  constructor(
+    private readonly manager: ContainerLifecycleManager,
+    private readonly usage: ContainerUsageService,
+  ) {}
+
+  @Get()
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'List containers, newest first, with filters and paging' })
+  @ApiEnvelope(ContainerDto, { list: true })
+  @ApiFailures(400)
+  async listContainers(@Query() query: ListContainersQueryDto): Promise<Paged<ContainerDto>> {
+    const { state, repository, jobId, runnerId, limit = 50, offset = 0 } = query;
+    const { items, total } = await this.manager.list({ state, repository, jobId, runnerId }, { limit, offset });
+    return new Paged(items.map(toContainerDto), { limit, offset, total });
+  }
+
+  @Post()
+  @RequireRole('operator')
+  @Audited('container.create', { bodyFields: ['runnerId', 'jobId', 'repository', 'start'] })
+  @ApiOperation({
+    summary: 'Create a runner container and (unless start is false) start it',
+    description:
+      'The locked-down security profile applies; limits are checked against the configured ceilings. A failure ' +
+      'on the engine (a missing image: 422) leaves the record in `error` with the reason.',
+  })
+  @ApiEnvelope(ContainerDto, { status: 201, description: 'Created (and started unless start was false)' })
+  @ApiFailures(400, 403, 409, 422, 429, 502, 504)
+  async createContainer(@Body() body: CreateContainerDto, @CurrentActor() actor: Actor): Promise<ContainerDto> {
+    const { config, limits, security } = body;
+    const id = await this.manager.createContainer(
+      body.runnerId ?? null,
+      body.jobId ?? null,
+      { ...config, repository: body.repository },
+      { ...limits },
+      { ...security },
+      actor.name,
+    );
+    const record = body.start === false ? await this.manager.get(id) : await this.manager.start(id, actor.name);
+    return toContainerDto(record);
+  }
+
+  // Declared before `:id`, so that `usage` is never taken for a container id.
+  @Get('usage/summary')
+  @RequireRole('viewer')
+  @ApiOperation({
+    summary: 'Resource usage of every running container, sampled now, with totals',
+    description:
+      'Samples all running containers in parallel; a container whose sample fails or takes more than 5 s is ' +
+      'listed with `resourceUsage: null` (and still counted in totalContainers).',
+  })
+  @ApiEnvelope(UsageSummaryDto)
+  @ApiFailures()
+  getUsageSummary(): Promise<UsageSummaryDto> {
+    return this.usage.summary();
+  }
+
+  @Get(':id')
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'One container: state, limits, security profile and latest resource usage' })
+  @ApiEnvelope(ContainerDto)
+  @ApiFailures(404)
+  async getContainer(@Param('id', ContainerIdPipe) id: string): Promise<ContainerDto> {
+    return toContainerDto(await this.manager.get(id));
+  }
+
+  @Post(':id/start')
+  @HttpCode(200)
+  @RequireRole('operator')
+  @Audited('container.start')
+  @ApiOperation({ summary: 'Start a created or stopped container (a running one is left as it is)' })
+  @ApiEnvelope(ContainerDto)
+  @ApiFailures(403, 404, 409, 429, 502)
+  async startContainer(@Param('id', ContainerIdPipe) id: string, @CurrentActor() actor: Actor): Promise<ContainerDto> {
+    return toContainerDto(await this.manager.start(id, actor.name));
+  }
+
+  @Post(':id/stop')
+  @HttpCode(200)
+  @RequireRole('operator')
+  @Audited('container.stop', { bodyFields: ['timeout'] })
+  @ApiOperation({
+    summary: 'Stop a running container: SIGTERM, then SIGKILL after the timeout (a stopped one is left)',
+  })
+  @ApiBody({ type: StopContainerDto, required: false })
+  @ApiEnvelope(ContainerDto)
+  @ApiFailures(400, 403, 404, 409, 429, 502, 504)
+  async stopContainer(
+    @Param('id', ContainerIdPipe) id: string,
+    @Body() body: StopContainerDto,
+    @CurrentActor() actor: Actor,
+  ): Promise<ContainerDto> {
+    return toContainerDto(await this.manager.stop(id, body.timeout ?? DEFAULT_STOP_TIMEOUT_SECONDS, actor.name));
+  }
+
+  @Delete(':id')
+  @RequireRole('operator')
+  @Audited('container.remove', { bodyFields: ['force'] })
+  @ApiOperation({
+    summary: 'Remove a container from the engine and close its record',
+    description:
+      'A running container is refused (409) unless `force` is true, in the body or as `?force=true`; forced ' +
+      'removal needs the admin role. Removing a removed container answers it as it is.',
+  })
+  @ApiBody({ type: RemoveContainerDto, required: false })
+  @ApiEnvelope(ContainerDto)
+  @ApiFailures(400, 403, 404, 409, 429, 502)
+  async removeContainer(
+    @Param('id', ContainerIdPipe) id: string,
+    @Query() query: RemoveContainerQueryDto,
+    @Body() body: RemoveContainerDto,
+    @CurrentActor() actor: Actor,
+  ): Promise<ContainerDto> {
+    const force = body.force === true || query.force === true;
+    if (force) assertRole(actor, 'admin', 'remove a container with force');
+    return toContainerDto(await this.manager.remove(id, { force }, actor.name, 'removal requested'));
+  }
+
+  @Post(':id/exec')
+  @HttpCode(200)
+  @RequireRole('admin')
+  @Audited('container.exec', { bodyFields: ['command', 'user', 'workingDir'] })
+  @ApiOperation({
+    summary: 'Run a command in a running container and wait for its exit code and output',
+    description:
+      'The command is an argument vector, never handed to a shell. A command that is not found exits 126 or ' +
+      '127, as with `docker exec`; one that outlives `timeoutMs` is killed and answered with 504.',
+  })
+  @ApiEnvelope(ExecResultDto)
+  @ApiFailures(400, 403, 404, 409, 429, 502, 504)
+  async execInContainer(
+    @Param('id', ContainerIdPipe) id: string,
+    @Body() body: ExecInContainerDto,
+  ): Promise<ExecResultDto> {
+    const result = await this.manager.exec(id, {
+      command: body.command,
+      user: body.user,
+      workingDir: body.workingDir,
+      env: body.env,
+      timeoutMs: body.timeoutMs,
+    });
+    return toExecResultDto(result);
+  }
+
+  @Get(':id/stats')
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'A live resource sample of a running container (409 unless it runs)' })
+  @ApiEnvelope(ResourceUsageDto)
+  @ApiFailures(404, 409, 502, 504)
+  async getContainerStats(@Param('id', ContainerIdPipe) id: string): Promise<ResourceUsageDto> {
+    return toResourceUsageDto(await this.manager.stats(id));
+  }
+
+  @Get(':id/logs')
+  @RequireRole('viewer')
+  @ApiOperation({ summary: "The last lines of a container's output, stdout and stderr told apart" })
+  @ApiEnvelope(ContainerLogsDto)
+  @ApiFailures(400, 404, 409, 502)
+  async getContainerLogs(
+    @Param('id', ContainerIdPipe) id: string,
+    @Query() query: ContainerLogsQueryDto,
+  ): Promise<ContainerLogsDto> {
+    const result = await this.manager.logs(id, { tail: query.tail ?? 100, timestamps: query.timestamps ?? false });
+    return toContainerLogsDto(result);
+  }
+
+  @Get(':id/events')
+  @RequireRole('viewer')
+  @ApiOperation({ summary: "The container's transition history, oldest first" })
+  @ApiEnvelope(ContainerTransitionDto, { isArray: true })
+  @ApiFailures(404)
+  async listContainerEvents(@Param('id', ContainerIdPipe) id: string): Promise<ContainerTransitionDto[]> {
+    return (await this.manager.history(id)).map(toContainerTransitionDto);
+  }
+}

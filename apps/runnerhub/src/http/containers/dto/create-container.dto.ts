@@ -1,0 +1,219 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { IsStringRecord } from '../../request-values';
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ABSOLUTE_PATH = /^\//;
+
+/** What to run. */
+export class ContainerConfigDto {
+  /** An image already present on the engine (RunnerHub never pulls), e.g. `myoung34/github-runner:latest`. */
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(512)
+  image!: string;
+
+  /**
+   * Environment of the container. Values (runner tokens) go to the engine only: the API shows the names back as
+   * `envNames`, never the values.
+   */
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string', maxLength: 32_768 },
+    maxProperties: 256,
+    example: { RUNNER_NAME: 'runner-1' },
+  })
+  @IsOptional()
+  @IsStringRecord({
+    maxEntries: 256,
+    maxKeyLength: 256,
+    maxValueLength: 32_768,
+    keyPattern: ENV_NAME,
+    keyRule: 'is not a valid variable name (letters, digits and _, not starting with a digit)',
+  })
+  env?: Record<string, string>;
+
+  /** Labels of your own; the `runnerhub.*` labels RunnerHub sets itself cannot be given. */
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string', maxLength: 1024 },
+    maxProperties: 64,
+    example: { team: 'platform' },
+  })
+  @IsOptional()
+  @IsStringRecord({ maxEntries: 64, maxKeyLength: 256, maxValueLength: 1024 })
+  labels?: Record<string, string>;
+
+  /** Argument vector; it replaces the image's command. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(256)
+  @IsString({ each: true })
+  @MaxLength(8192, { each: true })
+  command?: string[];
+
+  /** User (name or uid[:gid]) the process runs as. */
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(64)
+  user?: string;
+
+  /** Absolute working directory inside the container. */
+  @IsOptional()
+  @IsString()
+  @Matches(ABSOLUTE_PATH, { message: 'workingDir must be an absolute path' })
+  @MaxLength(1024)
+  workingDir?: string;
+}
+
+/**
+ * Resource limits. The absolute ranges here are checked first; the service then checks each against its configured
+ * ceilings (LIMIT_MAX_*).
+ */
+export class ContainerLimitsDto {
+  /** Relative CPU weight; 1024 is one CPU's share (the default). */
+  @IsOptional()
+  @IsInt()
+  @Min(2)
+  @Max(262_144)
+  cpuShares?: number;
+
+  /** Microseconds of CPU per 100 ms period: 50000 is half a CPU, 200000 two CPUs. */
+  @IsOptional()
+  @IsInt()
+  @Min(1_000)
+  @Max(102_400_000)
+  cpuQuota?: number;
+
+  /** Memory limit in MiB, without swap. */
+  @IsOptional()
+  @IsInt()
+  @Min(6)
+  @Max(4_194_304)
+  memoryMB?: number;
+
+  /** Disk quota in GB; only on engines whose storage driver supports it (422 otherwise). */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  diskGB?: number;
+
+  /** Most processes the container may hold (default 512). */
+  @IsOptional()
+  @IsInt()
+  @Min(16)
+  @Max(4_194_304)
+  pidsLimit?: number;
+}
+
+/** Changes to the locked-down default profile; anything that loosens it must be allowed in configuration. */
+export class SecurityOptionsDto {
+  /** Read-only root filesystem; the scratch paths (`tmpfs`) are then mounted as tmpfs. */
+  @IsOptional()
+  @IsBoolean()
+  readOnlyRootfs?: boolean;
+
+  /** Scratch paths for a read-only root; default `/tmp` and the working directory. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(32)
+  @IsString({ each: true })
+  @MaxLength(1024, { each: true })
+  tmpfs?: string[];
+
+  /** `host` opts out of the engine's user-namespace remapping. */
+  @ApiProperty({ enum: ['host'], required: false })
+  @IsOptional()
+  @IsIn(['host'])
+  usernsMode?: 'host';
+
+  /** Capabilities to add back after dropping ALL; each must be in SECURITY_ALLOWED_CAPABILITIES. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(64)
+  @IsString({ each: true })
+  @MaxLength(64, { each: true })
+  capAdd?: string[];
+
+  /** Extra security options; each must be in SECURITY_ALLOWED_SECURITY_OPTS. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(32)
+  @IsString({ each: true })
+  @MaxLength(1024, { each: true })
+  securityOpt?: string[];
+
+  /** Host bind mounts `host:container[:ro]`; host paths must lie under SECURITY_ALLOWED_BIND_MOUNTS. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(32)
+  @IsString({ each: true })
+  @MaxLength(4096, { each: true })
+  binds?: string[];
+}
+
+/** A runner container to create and (unless `start` is false) start. */
+export class CreateContainerDto {
+  /** The GitHub runner this container serves. */
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(128)
+  runnerId?: string;
+
+  /** The job this container runs. */
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(128)
+  jobId?: string;
+
+  /** `owner/name` of the job's repository. */
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(256)
+  repository?: string;
+
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ContainerConfigDto)
+  config!: ContainerConfigDto;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ContainerLimitsDto)
+  limits?: ContainerLimitsDto;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => SecurityOptionsDto)
+  security?: SecurityOptionsDto;
+
+  /** Start the container once it is created (default true); false leaves it `created`. */
+  @IsOptional()
+  @IsBoolean()
+  start?: boolean;
+}

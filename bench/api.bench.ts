@@ -1,0 +1,158 @@
+/**
+ * The read API under load: 10,000 container records in the database, then `GET /api/containers` (filtered and
+ * paged) and `GET /api/containers/:id` under autocannon for 20 s each, requests per second and latency percentiles.
+ * Beside them, in the same run, the engine's own `GET /containers/json` over its socket under the same load, as the
+ * raw baseline. JSON out.
+ *
+ *   npm run bench:api          BENCH_RECORDS=10000 BENCH_DURATION_S=20 BENCH_CONNECTIONS=10
+ */
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { AppConfig, AppConfigModule, ContainerState, loadAppConfig } from '@app/common';
+import { ContainerRecordRepository, PersistenceModule } from '@app/persistence';
+import { Logger, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import autocannon from 'autocannon';
+import { benchDatabaseEnv, report, round } from './support';
+
+const RECORDS = Number(process.env.BENCH_RECORDS ?? 10_000);
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const API_KEY = 'bench-viewer-key-0123456789';
+const STATES = [ContainerState.Running, ContainerState.Stopped, ContainerState.Removed, ContainerState.Error];
+
+async function main() {
+  const database = benchDatabaseEnv();
+  // Production settings, request logging included: that is what an operator runs.
+  const env = {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'info',
+    PORT: '0',
+    RUNNERHUB_API_KEYS: `${API_KEY}:viewer`,
+    ...database.env,
+  };
+  const config = loadAppConfig(env);
+  const seeded = await seed(config);
+  // The service runs in a process of its own, as in production: autocannon in the same event loop would halve it.
+  const service = await startService(env);
+  const base = `http://127.0.0.1:${service.port}`;
+  const headers = { authorization: `Bearer ${API_KEY}` };
+
+  const list = await load({
+    url: `${base}/api/containers?state=running&repository=octo%2Frepo-7&limit=50&offset=0`,
+    headers,
+  });
+  const detail = await load({
+    url: `${base}/api/containers/${seeded[0]}`,
+    headers,
+    // Spread the reads over many records, as a dashboard of many containers would.
+    requests: seeded.slice(0, 500).map((id) => ({ method: 'GET', path: `/api/containers/${id}` })),
+  });
+  const engine = await load({ url: 'http://localhost/v1.41/containers/json?limit=50', socketPath: socketOf(config) });
+  await service.stop();
+  database.dispose();
+
+  report('api', {
+    benchmark: 'api',
+    description: `GET list and detail over ${RECORDS} records, autocannon ${CONNECTIONS} connections x ${DURATION_S}s each`,
+    database: process.env.BENCH_DATABASE_URL ? 'postgres' : 'sqlite',
+    goal: 'p99 under 20 ms for both on the embedded database',
+    at: new Date().toISOString(),
+    records: RECORDS,
+    results: { listContainers: list, getContainer: detail, rawEngineListContainers: engine },
+    ratioToEngineList: {
+      listContainersRps: round(list.requestsPerSecond / engine.requestsPerSecond, 3),
+      getContainerRps: round(detail.requestsPerSecond / engine.requestsPerSecond, 3),
+    },
+  });
+}
+
+async function seed(config: AppConfig): Promise<string[]> {
+  @Module({ imports: [AppConfigModule.forRoot(config), PersistenceModule] })
+  class SeedModule {}
+  const context = await NestFactory.createApplicationContext(SeedModule, { logger: ['error'] });
+  const records = context.get(ContainerRecordRepository);
+  const ids: string[] = [];
+  for (let i = 0; i < RECORDS; i++) {
+    const id = randomUUID();
+    ids.push(id);
+    await records.insert(
+      {
+        id,
+        name: `runner-${id.replace(/-/g, '').slice(0, 12)}`,
+        state: STATES[i % STATES.length],
+        engineId: `bench${String(i).padStart(59, '0')}`,
+        runnerId: `runner-${i % 100}`,
+        jobId: `job-${i}`,
+        repository: `octo/repo-${i % 20}`,
+        spec: {
+          image: 'runnerhub-test/busybox:1',
+          envNames: ['RUNNER_TOKEN'],
+          labels: { 'runnerhub.managed': 'true' },
+        },
+        limits: { cpuShares: 1024, memoryMB: 2048, pidsLimit: 512 },
+        security: { capDrop: ['ALL'], securityOpt: ['no-new-privileges'] },
+      },
+      { reason: 'seeded by bench:api', actor: 'bench' },
+    );
+  }
+  await context.close();
+  return ids;
+}
+
+async function startService(env: Record<string, string>): Promise<{ port: number; stop(): Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'apps/runnerhub/src/main.ts'],
+    { cwd: resolve(__dirname, '..'), env: { PATH: process.env.PATH ?? '', TS_NODE_PROJECT: 'tsconfig.json', ...env } },
+  );
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  let output = '';
+  let listening = false;
+  const port = await new Promise<number>((done, fail) => {
+    const onData = (chunk: Buffer) => {
+      // Past start-up only the request log flows: read it (so the pipe never blocks) and drop it.
+      if (listening) return;
+      output += chunk.toString();
+      const match = /listening on port (\d+)/.exec(output);
+      if (match) {
+        listening = true;
+        done(Number(match[1]));
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then(() => fail(new Error(`the service exited before listening:\n${output}`)));
+  });
+  return {
+    port,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function load(options: autocannon.Options) {
+  const result = await autocannon({ connections: CONNECTIONS, duration: DURATION_S, ...options });
+  return {
+    requestsPerSecond: round(result.requests.average),
+    latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+  };
+}
+
+function socketOf(config: AppConfig): string {
+  if (config.docker.kind !== 'socket') throw new Error('bench:api measures the engine baseline over its unix socket');
+  return config.docker.socketPath;
+}
+
+main().catch((error) => {
+  new Logger('bench:api').error(error instanceof Error ? error.stack : String(error));
+  process.exit(1);
+});
