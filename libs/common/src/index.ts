@@ -1,4 +1,5 @@
 export * from './config';
 export * from './errors';
 export * from './events';
+export * from './jobs';
 export * from './lifecycle';

@@ -54,6 +54,7 @@ describe.each(testDatabaseKinds())('persistence on %s', (kind) => {
     expect(applied.map((row) => row.name)).toEqual([
       'CreateContainers1764374400000',
       'CreateApiKeysAndAuditLog1764547200000',
+      'CreateJobs1764633600000',
     ]);
     const pending = await dataSource.driver.createSchemaBuilder().log();
     expect(pending.upQueries.map((q) => q.query)).toEqual([]);

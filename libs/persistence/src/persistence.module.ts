@@ -2,7 +2,7 @@ import { AppConfig } from '@app/common';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { buildDataSourceOptions } from './data-source.options';
-import { ApiKeyRepository, AuditLogRepository, ContainerRecordRepository } from './repositories';
+import { ApiKeyRepository, AuditLogRepository, ContainerRecordRepository, JobRepository } from './repositories';
 import { TransactionRunner } from './transaction-runner';
 
 /** RunnerHub's only door to the database: the data source (migrated at start) and the repositories over it. */
@@ -18,7 +18,7 @@ import { TransactionRunner } from './transaction-runner';
       }),
     }),
   ],
-  providers: [TransactionRunner, ContainerRecordRepository, ApiKeyRepository, AuditLogRepository],
-  exports: [TransactionRunner, ContainerRecordRepository, ApiKeyRepository, AuditLogRepository],
+  providers: [TransactionRunner, ContainerRecordRepository, ApiKeyRepository, AuditLogRepository, JobRepository],
+  exports: [TransactionRunner, ContainerRecordRepository, ApiKeyRepository, AuditLogRepository, JobRepository],
 })
 export class PersistenceModule {}

@@ -1,3 +1,4 @@
 export * from './api-key.repository';
 export * from './audit-log.repository';
 export * from './container-record.repository';
+export * from './job.repository';

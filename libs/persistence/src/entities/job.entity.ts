@@ -1,0 +1,71 @@
+import { JobState } from '@app/common';
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn, VersionColumn } from 'typeorm';
+
+/**
+ * A GitHub Actions job in RunnerHub's queue. The queue lives here, in the database, so jobs survive a restart and
+ * several replicas share one queue (claimed with FOR UPDATE SKIP LOCKED on PostgreSQL).
+ */
+@Entity({ name: 'jobs' })
+@Index('idx_jobs_state_queued', ['state', 'queuedAt'])
+@Index('idx_jobs_repository', ['repository'])
+export class JobEntity {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  state!: JobState;
+
+  @Column({ type: 'varchar', length: 256 })
+  repository!: string;
+
+  /** The runner labels the job asked for (`runs-on`). */
+  @Column({ type: 'simple-json' })
+  labels!: string[];
+
+  /** The job's own runner image; null means RUNNER_IMAGE. */
+  @Column({ type: 'varchar', length: 512, nullable: true })
+  image!: string | null;
+
+  /** GitHub's workflow job id, as text: the ids outgrow 32-bit integers and SQLite and pg disagree on bigint. */
+  @Column({ type: 'varchar', length: 32, nullable: true, unique: true })
+  githubJobId!: string | null;
+
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  githubRunId!: string | null;
+
+  @Column({ type: 'varchar', length: 128, nullable: true })
+  runnerId!: string | null;
+
+  /** The container record that runs the job. */
+  @Column({ type: 'varchar', length: 36, nullable: true })
+  containerId!: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  failureReason!: string | null;
+
+  /** Container creations tried for this job (retried with back-off, then the job fails). */
+  @Column({ type: 'integer', default: 0 })
+  attempts!: number;
+
+  /** Set by the application to the millisecond (SQLite's own default has whole seconds): the queue's order. */
+  @Column({ type: Date })
+  queuedAt!: Date;
+
+  @Column({ type: Date, nullable: true })
+  assignedAt!: Date | null;
+
+  @Column({ type: Date, nullable: true })
+  startedAt!: Date | null;
+
+  @Column({ type: Date, nullable: true })
+  finishedAt!: Date | null;
+
+  @CreateDateColumn()
+  createdAt!: Date;
+
+  @UpdateDateColumn()
+  updatedAt!: Date;
+
+  @VersionColumn()
+  version!: number;
+}

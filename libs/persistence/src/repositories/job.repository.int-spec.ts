@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { AppConfigModule, ErrorCode, JobState, loadAppConfig } from '@app/common';
+import { Test, TestingModule } from '@nestjs/testing';
+import { createTestDatabase, TestDatabase, testDatabaseKinds } from '../../../../test/support/databases';
+import { PersistenceModule } from '../persistence.module';
+import { JobRepository } from './job.repository';
+
+async function openReplica(database: TestDatabase): Promise<TestingModule> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppConfigModule.forRoot(loadAppConfig(database.env)), PersistenceModule],
+  }).compile();
+  await moduleRef.init();
+  return moduleRef;
+}
+
+describe.each(testDatabaseKinds())('job queue on %s', (kind) => {
+  let database: TestDatabase;
+  let replicas: TestingModule[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    // PostgreSQL gets two replicas (two connection pools) over one queue; SQLite has a single writer by design.
+    replicas = [await openReplica(database)];
+    if (kind === 'postgres') replicas.push(await openReplica(database));
+  });
+
+  afterAll(async () => {
+    for (const replica of replicas) await replica.close();
+    await database?.drop();
+  });
+
+  const jobs = () => replicas[0].get(JobRepository);
+
+  it('hands out queued jobs oldest first, each once, and then none', async () => {
+    const repository = `octo/fifo-${kind}`;
+    const queued = [];
+    for (let i = 0; i < 3; i++)
+      queued.push(await jobs().enqueue({ id: randomUUID(), repository, labels: ['self-hosted'] }));
+    const claimed = [await jobs().claimNext(), await jobs().claimNext(), await jobs().claimNext()];
+    expect(claimed.map((j) => j?.id)).toEqual(queued.map((j) => j.id));
+    expect(claimed.every((j) => j?.state === JobState.Assigned && j.assignedAt instanceof Date)).toBe(true);
+    expect(await jobs().claimNext()).toBeNull();
+  });
+
+  it('never gives one job to two claimers, even from several replicas at once', async () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 30; i++)
+      ids.add((await jobs().enqueue({ id: randomUUID(), repository: 'octo/race', labels: [] })).id);
+    const claimers = replicas.flatMap((replica) => Array.from({ length: 8 }, () => replica.get(JobRepository)));
+    const taken: string[] = [];
+    await Promise.all(
+      claimers.map(async (claimer) => {
+        for (let job = await claimer.claimNext(); job; job = await claimer.claimNext()) taken.push(job.id);
+      }),
+    );
+    expect(taken.length).toBe(ids.size);
+    expect(new Set(taken)).toEqual(ids);
+  });
+
+  it('keeps GitHub ids as exact text, unique per workflow job', async () => {
+    const githubJobId = '98765432109876';
+    await jobs().enqueue({
+      id: randomUUID(),
+      repository: 'octo/gh',
+      labels: ['linux'],
+      githubJobId,
+      githubRunId: '12345678901',
+    });
+    expect(await jobs().findByGithubJobId(githubJobId)).toMatchObject({
+      githubRunId: '12345678901',
+      labels: ['linux'],
+    });
+    await expect(
+      jobs().enqueue({ id: randomUUID(), repository: 'octo/gh', labels: [], githubJobId }),
+    ).rejects.toThrow();
+  });
+
+  it('refuses an update written against a stale version', async () => {
+    const job = await jobs().enqueue({ id: randomUUID(), repository: 'octo/v', labels: [] });
+    const running = await jobs().update(job.id, job.version, { state: JobState.Running, startedAt: new Date() });
+    expect(running).toMatchObject({ state: JobState.Running, version: job.version + 1 });
+    await expect(jobs().update(job.id, job.version, { state: JobState.Failed })).rejects.toMatchObject({
+      code: ErrorCode.Conflict,
+    });
+    await expect(jobs().update(randomUUID(), 1, { state: JobState.Failed })).rejects.toMatchObject({
+      code: ErrorCode.NotFound,
+    });
+    expect(await jobs().countInStates([JobState.Running])).toBeGreaterThanOrEqual(1);
+    const { items, total } = await jobs().list({ repository: 'octo/v' }, { limit: 10, offset: 0 });
+    expect(total).toBe(1);
+    expect(items[0].state).toBe(JobState.Running);
+  });
+});
