@@ -55,6 +55,7 @@ describe.each(testDatabaseKinds())('persistence on %s', (kind) => {
       'CreateContainers1764374400000',
       'CreateApiKeysAndAuditLog1764547200000',
       'CreateJobs1764633600000',
+      'CreateRunnersAndDeliveries1764720000000',
     ]);
     const pending = await dataSource.driver.createSchemaBuilder().log();
     expect(pending.upQueries.map((q) => q.query)).toEqual([]);

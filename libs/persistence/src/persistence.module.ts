@@ -2,7 +2,14 @@ import { AppConfig } from '@app/common';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { buildDataSourceOptions } from './data-source.options';
-import { ApiKeyRepository, AuditLogRepository, ContainerRecordRepository, JobRepository } from './repositories';
+import {
+  ApiKeyRepository,
+  AuditLogRepository,
+  ContainerRecordRepository,
+  GitHubDeliveryRepository,
+  JobRepository,
+  RunnerRepository,
+} from './repositories';
 import { TransactionRunner } from './transaction-runner';
 
 /** RunnerHub's only door to the database: the data source (migrated at start) and the repositories over it. */
@@ -18,7 +25,23 @@ import { TransactionRunner } from './transaction-runner';
       }),
     }),
   ],
-  providers: [TransactionRunner, ContainerRecordRepository, ApiKeyRepository, AuditLogRepository, JobRepository],
-  exports: [TransactionRunner, ContainerRecordRepository, ApiKeyRepository, AuditLogRepository, JobRepository],
+  providers: [
+    TransactionRunner,
+    ContainerRecordRepository,
+    ApiKeyRepository,
+    AuditLogRepository,
+    JobRepository,
+    RunnerRepository,
+    GitHubDeliveryRepository,
+  ],
+  exports: [
+    TransactionRunner,
+    ContainerRecordRepository,
+    ApiKeyRepository,
+    AuditLogRepository,
+    JobRepository,
+    RunnerRepository,
+    GitHubDeliveryRepository,
+  ],
 })
 export class PersistenceModule {}

@@ -10,6 +10,10 @@ export enum HttpErrorCode {
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
   MethodNotAllowed = 'METHOD_NOT_ALLOWED',
   RateLimited = 'RATE_LIMITED',
+  /** A webhook whose X-Hub-Signature-256 does not match its body under GITHUB_WEBHOOK_SECRET. */
+  InvalidSignature = 'INVALID_SIGNATURE',
+  /** GITHUB_WEBHOOK_SECRET is not set, so webhooks cannot be verified and are refused. */
+  WebhooksDisabled = 'WEBHOOKS_DISABLED',
   InternalError = 'INTERNAL_ERROR',
 }
 
@@ -35,12 +39,16 @@ export function statusOfDomainError(code: ErrorCode): number {
       return 409;
     case ErrorCode.ImageNotFound:
     case ErrorCode.UnsupportedByEngine:
+    case ErrorCode.GitHubNotConfigured:
+    case ErrorCode.LabelsNotServed:
       // The request is well-formed but this engine cannot carry it out as asked.
       return 422;
     case ErrorCode.EngineRejected:
+    case ErrorCode.GitHubRejected:
       return 502;
     case ErrorCode.EngineUnavailable:
     case ErrorCode.DatabaseUnavailable:
+    case ErrorCode.GitHubUnavailable:
       return 503;
     case ErrorCode.Timeout:
       return 504;

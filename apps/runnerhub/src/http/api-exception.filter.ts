@@ -3,6 +3,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import { ThrottlerException } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { ApiErrorCode, HttpErrorCode, statusOfDomainError } from './api-error-code';
+import { ApiHttpError } from './api-http.error';
 
 interface ErrorBody {
   status: number;
@@ -76,6 +77,14 @@ export class ApiExceptionFilter implements ExceptionFilter {
     if (exception instanceof DomainError) {
       return {
         status: statusOfDomainError(exception.code),
+        code: exception.code,
+        message: exception.message,
+        details: exception.details,
+      };
+    }
+    if (exception instanceof ApiHttpError) {
+      return {
+        status: exception.getStatus(),
         code: exception.code,
         message: exception.message,
         details: exception.details,

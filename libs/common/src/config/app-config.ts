@@ -48,6 +48,22 @@ export class AppConfig {
     token?: string;
     app?: { appId: number; privateKey: string; installationId: number };
     webhookSecret?: string;
+    /** Deadline of one GitHub API call. */
+    timeoutMs: number;
+  };
+  /** How jobs become runners: which jobs this RunnerHub serves, where runners register, how failures are retried. */
+  readonly orchestration!: {
+    /** A job is served when every label it asks for is one of these (compared without case). */
+    runnerLabels: string[];
+    /** Repository runners, or organisation runners of the repository's owner. */
+    runnerScope: 'repository' | 'organization';
+    runnerGroupId: number;
+    runnerLimits: { cpuShares: number; memoryMB: number };
+    maxAttempts: number;
+    retryBackoffMs: number;
+    /** An ASSIGNED job with no container after this long belongs to a replica that died: it is queued again. */
+    assignTimeoutMs: number;
+    dispatchIntervalMs: number;
   };
   readonly monitoring!: {
     statsIntervalMs: number;
@@ -126,6 +142,17 @@ export function loadAppConfig(env: Record<string, string | undefined>, cwd: stri
             }
           : undefined,
       webhookSecret: dto.GITHUB_WEBHOOK_SECRET,
+      timeoutMs: dto.GITHUB_TIMEOUT_MS ?? 10_000,
+    },
+    orchestration: {
+      runnerLabels: splitList(dto.RUNNER_LABELS ?? 'self-hosted,linux,x64'),
+      runnerScope: (dto.RUNNER_SCOPE ?? 'repository') as 'repository' | 'organization',
+      runnerGroupId: dto.RUNNER_GROUP_ID ?? 1,
+      runnerLimits: { cpuShares: dto.RUNNER_CPU_SHARES ?? 2048, memoryMB: dto.RUNNER_MEMORY_MB ?? 4096 },
+      maxAttempts: dto.JOB_MAX_ATTEMPTS ?? 3,
+      retryBackoffMs: dto.JOB_RETRY_BACKOFF_MS ?? 2_000,
+      assignTimeoutMs: dto.JOB_ASSIGN_TIMEOUT_MS ?? 120_000,
+      dispatchIntervalMs: dto.DISPATCH_INTERVAL_MS ?? 2_000,
     },
     monitoring: {
       statsIntervalMs: dto.STATS_INTERVAL_MS ?? 30_000,
@@ -202,6 +229,16 @@ class EnvironmentDtoKeys implements Record<keyof EnvironmentDto, true> {
   GITHUB_APP_PRIVATE_KEY = true as const;
   GITHUB_APP_INSTALLATION_ID = true as const;
   GITHUB_WEBHOOK_SECRET = true as const;
+  GITHUB_TIMEOUT_MS = true as const;
+  RUNNER_LABELS = true as const;
+  RUNNER_SCOPE = true as const;
+  RUNNER_GROUP_ID = true as const;
+  RUNNER_CPU_SHARES = true as const;
+  RUNNER_MEMORY_MB = true as const;
+  JOB_MAX_ATTEMPTS = true as const;
+  JOB_RETRY_BACKOFF_MS = true as const;
+  JOB_ASSIGN_TIMEOUT_MS = true as const;
+  DISPATCH_INTERVAL_MS = true as const;
   STATS_INTERVAL_MS = true as const;
   HEALTH_INTERVAL_MS = true as const;
   CLEANUP_INTERVAL_MS = true as const;

@@ -202,6 +202,44 @@ export class EnvironmentDto {
   @SecretSetting()
   GITHUB_WEBHOOK_SECRET?: string;
 
+  @IntegerSetting('GITHUB_TIMEOUT_MS', 100, 600_000, ' (milliseconds a GitHub API call may take)')
+  GITHUB_TIMEOUT_MS?: number;
+
+  @PatternSetting(
+    /^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$/,
+    'RUNNER_LABELS must be a comma-separated list of runner labels, such as self-hosted,linux,x64',
+  )
+  RUNNER_LABELS?: string;
+
+  @ChoiceSetting('RUNNER_SCOPE', ['repository', 'organization'])
+  RUNNER_SCOPE?: string;
+
+  @IntegerSetting('RUNNER_GROUP_ID', 1, 2_147_483_647, ' (the runner group of just-in-time runners)')
+  RUNNER_GROUP_ID?: number;
+
+  @IntegerSetting('RUNNER_CPU_SHARES', 2, 262_144, ' (relative CPU weight of a runner; 1024 is one CPU)')
+  RUNNER_CPU_SHARES?: number;
+
+  @IntegerSetting('RUNNER_MEMORY_MB', 6, 1_048_576, ' (memory limit of a runner container)')
+  RUNNER_MEMORY_MB?: number;
+
+  @IntegerSetting('JOB_MAX_ATTEMPTS', 1, 20, ' (tries to start a runner for a job before it fails)')
+  JOB_MAX_ATTEMPTS?: number;
+
+  @IntegerSetting('JOB_RETRY_BACKOFF_MS', 0, 3_600_000, ' (milliseconds before the first retry; doubles each time)')
+  JOB_RETRY_BACKOFF_MS?: number;
+
+  @IntegerSetting(
+    'JOB_ASSIGN_TIMEOUT_MS',
+    1000,
+    A_WEEK_MS,
+    ' (milliseconds a job may stay assigned without a container)',
+  )
+  JOB_ASSIGN_TIMEOUT_MS?: number;
+
+  @IntegerSetting('DISPATCH_INTERVAL_MS', 50, 3_600_000, ' (milliseconds between sweeps of the job queue)')
+  DISPATCH_INTERVAL_MS?: number;
+
   @IntegerSetting('STATS_INTERVAL_MS', 100, A_WEEK_MS, ' (milliseconds)')
   STATS_INTERVAL_MS?: number;
 

@@ -23,4 +23,12 @@ export enum ErrorCode {
   DatabaseUnavailable = 'DATABASE_UNAVAILABLE',
   /** An operation that has its own deadline (an exec, a stats sample) did not finish in time. */
   Timeout = 'TIMEOUT',
+  /** No GitHub credentials are configured, so no runner can be registered (set GITHUB_TOKEN or the GitHub App). */
+  GitHubNotConfigured = 'GITHUB_NOT_CONFIGURED',
+  /** GitHub answered with an error of its own (bad credentials, missing permission, unknown repository). */
+  GitHubRejected = 'GITHUB_REJECTED',
+  /** GitHub did not answer in time or answered with a server error. */
+  GitHubUnavailable = 'GITHUB_UNAVAILABLE',
+  /** The job asks for runner labels this RunnerHub does not serve (RUNNER_LABELS). */
+  LabelsNotServed = 'LABELS_NOT_SERVED',
 }

@@ -1,3 +1,4 @@
+import { JobState } from '../jobs/job-state';
 import { ContainerState } from '../lifecycle/container-state';
 
 /** Every event RunnerHub publishes, by name. Listeners subscribe with these constants, never with string literals. */
@@ -43,6 +44,43 @@ export interface ContainerResourceAlertPayload {
   at: string;
 }
 
+/** Job events: one for each state a job can arrive in. */
+export const JobEvent = {
+  Queued: 'job:queued',
+  Assigned: 'job:assigned',
+  Running: 'job:running',
+  Completed: 'job:completed',
+  Failed: 'job:failed',
+  Cancelled: 'job:cancelled',
+} as const;
+
+export type JobEventName = (typeof JobEvent)[keyof typeof JobEvent];
+
+/** A job changed state. Written to the database before it is published; never carries a runner token. */
+export interface JobTransitionPayload {
+  jobId: string;
+  previousState: JobState | null;
+  state: JobState;
+  repository: string;
+  labels: string[];
+  githubJobId: string | null;
+  runnerId: string | null;
+  containerId: string | null;
+  attempts: number;
+  reason: string;
+  /** ISO 8601, when the transition was written. */
+  at: string;
+}
+
+export const EVENT_FOR_JOB_STATE: Readonly<Record<JobState, JobEventName>> = {
+  [JobState.Queued]: JobEvent.Queued,
+  [JobState.Assigned]: JobEvent.Assigned,
+  [JobState.Running]: JobEvent.Running,
+  [JobState.Completed]: JobEvent.Completed,
+  [JobState.Failed]: JobEvent.Failed,
+  [JobState.Cancelled]: JobEvent.Cancelled,
+};
+
 type TransitionEventName = Exclude<
   (typeof ContainerEvent)[keyof typeof ContainerEvent],
   typeof ContainerEvent.HighCpu | typeof ContainerEvent.HighMemory
@@ -52,7 +90,7 @@ type TransitionEventName = Exclude<
 export type RunnerHubEventMap = { [K in TransitionEventName]: ContainerTransitionPayload } & {
   [ContainerEvent.HighCpu]: ContainerResourceAlertPayload;
   [ContainerEvent.HighMemory]: ContainerResourceAlertPayload;
-};
+} & { [K in JobEventName]: JobTransitionPayload };
 
 export type RunnerHubEventName = keyof RunnerHubEventMap;
 

@@ -43,6 +43,10 @@ export class JobEntity {
   @Column({ type: 'text', nullable: true })
   failureReason!: string | null;
 
+  /** GitHub's conclusion of the job (success, failure, cancelled...), when a `completed` webhook said it. */
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  conclusion!: string | null;
+
   /** Container creations tried for this job (retried with back-off, then the job fails). */
   @Column({ type: 'integer', default: 0 })
   attempts!: number;
@@ -50,6 +54,10 @@ export class JobEntity {
   /** Set by the application to the millisecond (SQLite's own default has whole seconds): the queue's order. */
   @Column({ type: Date })
   queuedAt!: Date;
+
+  /** Not claimed before this time: a retry waits out its back-off here, in the database, across restarts. */
+  @Column({ type: Date, nullable: true })
+  availableAt!: Date | null;
 
   @Column({ type: Date, nullable: true })
   assignedAt!: Date | null;

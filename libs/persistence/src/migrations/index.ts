@@ -1,10 +1,12 @@
 import { CreateContainers1764374400000 } from './1764374400000-create-containers';
 import { CreateApiKeysAndAuditLog1764547200000 } from './1764547200000-create-api-keys-and-audit-log';
 import { CreateJobs1764633600000 } from './1764633600000-create-jobs';
+import { CreateRunnersAndDeliveries1764720000000 } from './1764720000000-create-runners-and-deliveries';
 
 /** Every migration, oldest first. A new one is appended here as well as written to its own file. */
 export const MIGRATIONS = [
   CreateContainers1764374400000,
   CreateApiKeysAndAuditLog1764547200000,
   CreateJobs1764633600000,
+  CreateRunnersAndDeliveries1764720000000,
 ];

@@ -30,16 +30,27 @@ describe.each(testDatabaseKinds())('job queue on %s', (kind) => {
   });
 
   const jobs = () => replicas[0].get(JobRepository);
+  const UNLIMITED = 1_000_000;
+
+  /** Ends every job holding a slot, so a test of the limit starts from zero. */
+  async function finishActiveJobs() {
+    for (const job of await jobs().findInStates([JobState.Assigned, JobState.Running]))
+      await jobs().update(job.id, job.version, { state: JobState.Completed, finishedAt: new Date() });
+  }
 
   it('hands out queued jobs oldest first, each once, and then none', async () => {
     const repository = `octo/fifo-${kind}`;
     const queued = [];
     for (let i = 0; i < 3; i++)
       queued.push(await jobs().enqueue({ id: randomUUID(), repository, labels: ['self-hosted'] }));
-    const claimed = [await jobs().claimNext(), await jobs().claimNext(), await jobs().claimNext()];
+    const claimed = [
+      await jobs().claimNext(UNLIMITED),
+      await jobs().claimNext(UNLIMITED),
+      await jobs().claimNext(UNLIMITED),
+    ];
     expect(claimed.map((j) => j?.id)).toEqual(queued.map((j) => j.id));
     expect(claimed.every((j) => j?.state === JobState.Assigned && j.assignedAt instanceof Date)).toBe(true);
-    expect(await jobs().claimNext()).toBeNull();
+    expect(await jobs().claimNext(UNLIMITED)).toBeNull();
   });
 
   it('never gives one job to two claimers, even from several replicas at once', async () => {
@@ -50,7 +61,8 @@ describe.each(testDatabaseKinds())('job queue on %s', (kind) => {
     const taken: string[] = [];
     await Promise.all(
       claimers.map(async (claimer) => {
-        for (let job = await claimer.claimNext(); job; job = await claimer.claimNext()) taken.push(job.id);
+        for (let job = await claimer.claimNext(UNLIMITED); job; job = await claimer.claimNext(UNLIMITED))
+          taken.push(job.id);
       }),
     );
     expect(taken.length).toBe(ids.size);
@@ -89,5 +101,31 @@ describe.each(testDatabaseKinds())('job queue on %s', (kind) => {
     const { items, total } = await jobs().list({ repository: 'octo/v' }, { limit: 10, offset: 0 });
     expect(total).toBe(1);
     expect(items[0].state).toBe(JobState.Running);
+  });
+
+  it('never lets the claimed jobs exceed the limit, even with replicas claiming at once', async () => {
+    await finishActiveJobs();
+    for (let i = 0; i < 12; i++) await jobs().enqueue({ id: randomUUID(), repository: 'octo/limit', labels: [] });
+    const claimers = replicas.flatMap((replica) => Array.from({ length: 6 }, () => replica.get(JobRepository)));
+    const claimed = await Promise.all(claimers.map((claimer) => claimer.claimNext(4)));
+    expect(claimed.filter(Boolean)).toHaveLength(4);
+    expect(await jobs().countHoldingSlots()).toBe(4);
+    expect(await jobs().claimNext(4)).toBeNull();
+    await finishActiveJobs();
+    expect(await jobs().claimNext(4)).not.toBeNull();
+    await finishActiveJobs();
+    // Drain what is left so later tests see an empty queue.
+    while (await jobs().claimNext(UNLIMITED));
+    await finishActiveJobs();
+  });
+
+  it('leaves a job waiting out its back-off until its time, then hands it out', async () => {
+    const job = await jobs().enqueue({ id: randomUUID(), repository: 'octo/backoff', labels: [] });
+    const availableAt = new Date(Date.now() + 60_000);
+    await jobs().update(job.id, job.version, { availableAt, attempts: 1 });
+    expect(await jobs().claimNext(UNLIMITED)).toBeNull();
+    expect((await jobs().nextAvailableAt())?.getTime()).toBe(availableAt.getTime());
+    const later = await jobs().claimNext(UNLIMITED, new Date(availableAt.getTime() + 1));
+    expect(later).toMatchObject({ id: job.id, state: JobState.Assigned, attempts: 1 });
   });
 });

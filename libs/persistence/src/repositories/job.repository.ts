@@ -1,8 +1,8 @@
-import { DomainError, ErrorCode, JobState } from '@app/common';
+import { ContainerState, DomainError, ErrorCode, JobState } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
-import { JobEntity } from '../entities';
+import { ContainerRecordEntity, JobEntity } from '../entities';
 import { TransactionRunner } from '../transaction-runner';
 import { Page } from './container-record.repository';
 
@@ -12,9 +12,33 @@ export type NewJob = Pick<JobEntity, 'id' | 'repository' | 'labels'> &
 export type JobChanges = Partial<
   Pick<
     JobEntity,
-    'state' | 'runnerId' | 'containerId' | 'failureReason' | 'attempts' | 'assignedAt' | 'startedAt' | 'finishedAt'
+    | 'state'
+    | 'runnerId'
+    | 'containerId'
+    | 'failureReason'
+    | 'conclusion'
+    | 'attempts'
+    | 'availableAt'
+    | 'assignedAt'
+    | 'startedAt'
+    | 'finishedAt'
   >
 >;
+
+/** Jobs that hold a slot: they have, or are about to have, a live runner container. */
+export const ACTIVE_JOB_STATES = [JobState.Assigned, JobState.Running];
+
+/** Container states in which a runner still occupies the engine. */
+const LIVE_CONTAINER_STATES = [
+  ContainerState.Creating,
+  ContainerState.Created,
+  ContainerState.Starting,
+  ContainerState.Running,
+  ContainerState.Stopping,
+];
+
+/** Any constant shared by all replicas: the key of the advisory lock that makes "count, then claim" atomic. */
+const CLAIM_LOCK_KEY = 0x52554e4e; // "RUNN"
 
 /**
  * The job queue. Jobs are taken in the order they were queued; a claim moves one job from QUEUED to ASSIGNED in one
@@ -34,9 +58,11 @@ export class JobRepository {
     this.skipLocked = dataSource.options.type === 'postgres';
   }
 
-  enqueue(job: NewJob): Promise<JobEntity> {
-    return this.jobs.save(
-      this.jobs.create({
+  /** Queues a job; pass the manager of an open transaction to queue it as part of that unit of work. */
+  enqueue(job: NewJob, manager?: EntityManager): Promise<JobEntity> {
+    const jobs = manager ? manager.getRepository(JobEntity) : this.jobs;
+    return jobs.save(
+      jobs.create({
         image: null,
         githubJobId: null,
         githubRunId: null,
@@ -46,6 +72,8 @@ export class JobRepository {
         runnerId: null,
         containerId: null,
         failureReason: null,
+        conclusion: null,
+        availableAt: null,
         attempts: 0,
         assignedAt: null,
         startedAt: null,
@@ -54,12 +82,18 @@ export class JobRepository {
     );
   }
 
-  /** Takes the oldest queued job for this replica, or null when none is free. */
-  claimNext(): Promise<JobEntity | null> {
+  /**
+   * Takes the oldest queued job whose back-off has passed, unless `maxActive` jobs already hold a runner slot; null
+   * when there is nothing to take. On PostgreSQL the count and the claim run under one advisory lock, so replicas
+   * together never exceed the limit; on SQLite the transactions are already serialised.
+   */
+  claimNext(maxActive: number, now = new Date()): Promise<JobEntity | null> {
     return this.transactions.run(async (manager) => {
+      if (this.skipLocked) await manager.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK_KEY]);
+      if ((await this.countHoldingSlots(manager)) >= maxActive) return null;
       // The version guard makes a lost race visible even where row locks are not available: try the next one.
       for (let attempt = 0; attempt < 5; attempt++) {
-        const next = await this.oldestQueued(manager);
+        const next = await this.oldestQueued(manager, now);
         if (!next) return null;
         const claimed = await manager.update(
           JobEntity,
@@ -93,8 +127,37 @@ export class JobRepository {
     return this.jobs.findOneBy({ id });
   }
 
-  findByGithubJobId(githubJobId: string): Promise<JobEntity | null> {
-    return this.jobs.findOneBy({ githubJobId });
+  findByGithubJobId(githubJobId: string, manager?: EntityManager): Promise<JobEntity | null> {
+    return (manager ?? this.jobs.manager).findOneBy(JobEntity, { githubJobId });
+  }
+
+  findInStates(states: JobState[]): Promise<JobEntity[]> {
+    return this.jobs
+      .createQueryBuilder('job')
+      .where('job.state IN (:...states)', { states })
+      .orderBy('job.queuedAt', 'ASC')
+      .getMany();
+  }
+
+  /** Jobs holding a slot: active ones, and finished ones whose container has not yet let go of the engine. */
+  countHoldingSlots(manager: EntityManager = this.jobs.manager): Promise<number> {
+    return manager
+      .createQueryBuilder(JobEntity, 'job')
+      .leftJoin(ContainerRecordEntity, 'container', 'container.id = job.containerId')
+      .where('job.state IN (:...active)', { active: ACTIVE_JOB_STATES })
+      .orWhere('container.state IN (:...live)', { live: LIVE_CONTAINER_STATES })
+      .getCount();
+  }
+
+  /** The earliest back-off still pending, so the dispatcher can wake exactly then. */
+  async nextAvailableAt(): Promise<Date | null> {
+    const next = await this.jobs
+      .createQueryBuilder('job')
+      .where('job.state = :state', { state: JobState.Queued })
+      .andWhere('job.availableAt IS NOT NULL')
+      .orderBy('job.availableAt', 'ASC')
+      .getOne();
+    return next?.availableAt ?? null;
   }
 
   async list(filter: { state?: JobState; repository?: string }, page: Page) {
@@ -112,10 +175,11 @@ export class JobRepository {
     return this.jobs.createQueryBuilder('job').where('job.state IN (:...states)', { states }).getCount();
   }
 
-  private oldestQueued(manager: EntityManager): Promise<JobEntity | null> {
+  private oldestQueued(manager: EntityManager, now: Date): Promise<JobEntity | null> {
     const query = manager
       .createQueryBuilder(JobEntity, 'job')
       .where('job.state = :state', { state: JobState.Queued })
+      .andWhere('(job.availableAt IS NULL OR job.availableAt <= :now)', { now })
       .orderBy('job.queuedAt', 'ASC')
       .addOrderBy('job.id', 'ASC')
       .limit(1);
