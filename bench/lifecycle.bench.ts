@@ -7,14 +7,22 @@
  */
 import 'reflect-metadata';
 import { AppConfig, AppConfigModule, loadAppConfig } from '@app/common';
-import { toCreateOptions } from '@app/docker';
 import { ContainerLifecycleManager, ContainerSpecBuilder, LifecycleModule } from '@app/lifecycle';
 import { Logger } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { NestFactory } from '@nestjs/core';
 import { Module } from '@nestjs/common';
 import Dockerode from 'dockerode';
-import { BENCH_IMAGE, BENCH_LABEL, benchDatabaseEnv, forEachLimited, median, report, round } from './support';
+import {
+  BENCH_IMAGE,
+  BENCH_LABEL,
+  benchDatabaseEnv,
+  forEachLimited,
+  median,
+  rawCreateOptions,
+  report,
+  round,
+} from './support';
 
 const N = Number(process.env.BENCH_N ?? 50);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -47,19 +55,9 @@ async function main() {
     await timed(t.stop, () => manager.stop(id, STOP_TIMEOUT_SECONDS));
     await timed(t.remove, () => manager.remove(id));
   };
-  let serial = 0;
   const viaRaw = async (t: Timings) => {
     // Exactly the body the manager sends: same host config, same labels, same init.
-    const resolved = specs.resolve(request, limits);
-    const recordId = `00000000-0000-4000-8000-${String(++serial).padStart(12, '0')}`;
-    const body = toCreateOptions(
-      specs.build(
-        { recordId, name: `bench-raw-${process.pid}-${serial}`, runnerId: 'bench', jobId: null },
-        request,
-        resolved.limits,
-        resolved.security,
-      ),
-    );
+    const body = rawCreateOptions(specs, request, limits);
     const container = await timed(t.create, () => raw.createContainer(body));
     await timed(t.start, () => container.start());
     await timed(t.stop, () => container.stop({ t: STOP_TIMEOUT_SECONDS }));

@@ -1,6 +1,8 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { toCreateOptions } from '@app/docker';
+import { ContainerConfig, ContainerLimits, ContainerSpecBuilder } from '@app/lifecycle';
 
 export const BENCH_IMAGE = process.env.TEST_IMAGE ?? 'runnerhub-test/busybox:1';
 export const BENCH_LABEL = 'runnerhub.bench';
@@ -41,4 +43,24 @@ export function report(name: string, result: unknown): void {
   const text = JSON.stringify(result, null, 2);
   writeFileSync(join(dir, `${name}.json`), `${text}\n`);
   process.stdout.write(`${text}\n`);
+}
+
+let rawSerial = 0;
+
+/**
+ * The create body RunnerHub would send for `request`, for the raw side of a benchmark: same host config, labels and
+ * init, under a fresh name, so the two sides differ only in what RunnerHub does around the engine call.
+ */
+export function rawCreateOptions(specs: ContainerSpecBuilder, request: ContainerConfig, limits: ContainerLimits) {
+  const serial = ++rawSerial;
+  const resolved = specs.resolve(request, limits);
+  const recordId = `00000000-0000-4000-8000-${String(serial).padStart(12, '0')}`;
+  return toCreateOptions(
+    specs.build(
+      { recordId, name: `bench-raw-${process.pid}-${serial}`, runnerId: 'bench', jobId: null },
+      request,
+      resolved.limits,
+      resolved.security,
+    ),
+  );
 }

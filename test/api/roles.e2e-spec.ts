@@ -27,6 +27,11 @@ const OPERATIONS: Operation[] = [
   { method: 'GET', path: '/api/containers/{id}/events', needs: 'viewer' },
   { method: 'GET', path: '/api/events', needs: 'viewer', stream: true },
   { method: 'GET', path: '/api/audit', needs: 'operator' },
+  { method: 'GET', path: '/api/jobs', needs: 'viewer' },
+  { method: 'GET', path: '/api/jobs/{id}', needs: 'viewer' },
+  // An empty job is refused by validation (400), so nothing is queued.
+  { method: 'POST', path: '/api/jobs', body: {}, needs: 'operator' },
+  { method: 'POST', path: '/api/jobs/{id}/cancel', needs: 'operator' },
   // An empty create body is refused by validation (400), so nothing is created.
   { method: 'POST', path: '/api/containers', body: {}, needs: 'operator' },
   { method: 'POST', path: '/api/containers/{id}/start', needs: 'operator' },

@@ -245,12 +245,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List jobs, most recently queued first, with filters and paging */
+        get: operations["listJobs"];
+        put?: never;
+        /**
+         * Queue a job for an ephemeral runner
+         * @description The job waits in the queue (state `queued`) until fewer than MAX_CONCURRENT_CONTAINERS runners are live; then a runner is registered with GitHub and its container started. Labels this RunnerHub does not serve (422 LABELS_NOT_SERVED) and missing GitHub credentials (422 GITHUB_NOT_CONFIGURED) are refused up front.
+         */
+        post: operations["createJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One job: its state, runner, container and why it failed */
+        get: operations["getJob"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a job that has not finished; its runner container is stopped and its runner withdrawn
+         * @description A finished job answers 409 ILLEGAL_TRANSITION naming its state.
+         */
+        post: operations["cancelJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/github": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive a GitHub webhook (workflow_job), verified with HMAC-SHA256
+         * @description Configure the repository or organisation webhook with content type application/json, the secret of GITHUB_WEBHOOK_SECRET and the "Workflow jobs" event. `queued` queues a job whose labels this RunnerHub serves (others are acknowledged and ignored), `in_progress` marks it running, `completed` finishes it. A delivery id seen before is acknowledged without doing anything again.
+         */
+        post: operations["receiveGitHubWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @enum {string} */
-        ApiErrorCode: "VALIDATION_FAILED" | "NOT_FOUND" | "CONFLICT" | "ILLEGAL_TRANSITION" | "IMAGE_NOT_FOUND" | "UNSUPPORTED_BY_ENGINE" | "ENGINE_REJECTED" | "ENGINE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "TIMEOUT" | "UNAUTHORIZED" | "FORBIDDEN" | "ROUTE_NOT_FOUND" | "MALFORMED_REQUEST" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "METHOD_NOT_ALLOWED" | "RATE_LIMITED" | "INTERNAL_ERROR";
+        ApiErrorCode: "VALIDATION_FAILED" | "NOT_FOUND" | "CONFLICT" | "ILLEGAL_TRANSITION" | "IMAGE_NOT_FOUND" | "UNSUPPORTED_BY_ENGINE" | "ENGINE_REJECTED" | "ENGINE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "TIMEOUT" | "GITHUB_NOT_CONFIGURED" | "GITHUB_REJECTED" | "GITHUB_UNAVAILABLE" | "LABELS_NOT_SERVED" | "UNAUTHORIZED" | "FORBIDDEN" | "ROUTE_NOT_FOUND" | "MALFORMED_REQUEST" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "METHOD_NOT_ALLOWED" | "RATE_LIMITED" | "INVALID_SIGNATURE" | "WEBHOOKS_DISABLED" | "INTERNAL_ERROR";
         ApiErrorDto: {
             /** @example ILLEGAL_TRANSITION */
             code: components["schemas"]["ApiErrorCode"];
@@ -572,6 +650,66 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** @enum {string} */
+        JobState: "queued" | "assigned" | "running" | "completed" | "failed" | "cancelled";
+        JobDto: {
+            state: components["schemas"]["JobState"];
+            id: string;
+            /** @description `owner/name` */
+            repository: string;
+            labels: string[];
+            /** @description The runner image asked for; null means RUNNER_IMAGE. */
+            image: string | null;
+            /** @description GitHub's workflow job id (as text), when the job came from GitHub. */
+            githubJobId: string | null;
+            githubRunId: string | null;
+            /** @description The runner registered for it (GET /api/containers?runnerId=...). */
+            runnerId: string | null;
+            /** @description The container that runs (or ran) it. */
+            containerId: string | null;
+            /** @description Tries made to start a runner for it. */
+            attempts: number;
+            /** @description Why it failed or was cancelled, or why the last try to start its runner failed. */
+            failureReason: string | null;
+            /** @description GitHub's conclusion (success, failure, cancelled...), when GitHub reported the job completed. */
+            conclusion: string | null;
+            queuedAt: string;
+            /** @description While a retry waits out its back-off: not before this time. */
+            availableAt: string | null;
+            assignedAt: string | null;
+            startedAt: string | null;
+            finishedAt: string | null;
+        };
+        CreateJobDto: {
+            /**
+             * @description `owner/name` of the repository the runner registers with.
+             * @example octo-org/hello-world
+             */
+            repository: string;
+            /**
+             * @description The runner labels the job needs (`runs-on`); each must be one this RunnerHub serves (RUNNER_LABELS), or the job
+             *     is refused with 422 LABELS_NOT_SERVED. Default: none beyond what every runner carries.
+             * @example [
+             *       "self-hosted",
+             *       "linux"
+             *     ]
+             */
+            labels?: string[];
+            /** @description The runner image for this job, present on the engine; default RUNNER_IMAGE. */
+            image?: string;
+        };
+        DeliveryReceiptDto: {
+            /** @enum {string} */
+            outcome: "queued" | "updated" | "ignored";
+            /** @description GitHub's `X-GitHub-Delivery` id. */
+            deliveryId: string;
+            /** @description This delivery had been handled before; nothing was done again. */
+            duplicate: boolean;
+            /** @description The job it queued or updated (null on a duplicate or an ignored delivery). */
+            jobId: string | null;
+            /** @description Why it was ignored, or what it did. */
+            detail: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -865,7 +1003,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description No API key, or one RunnerHub does not know */
+            /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -874,7 +1012,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The API key's role may not do this */
+            /** @description The API key's role may not do this (for webhooks: GITHUB_WEBHOOK_SECRET is not set) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -883,7 +1021,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The Docker engine or the database is unavailable */
+            /** @description The Docker engine, the database or GitHub is unavailable */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -936,7 +1074,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description No API key, or one RunnerHub does not know */
+            /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -945,7 +1083,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The Docker engine or the database is unavailable */
+            /** @description The Docker engine, the database or GitHub is unavailable */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -991,7 +1129,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description No API key, or one RunnerHub does not know */
+            /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1000,7 +1138,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The API key's role may not do this */
+            /** @description The API key's role may not do this (for webhooks: GITHUB_WEBHOOK_SECRET is not set) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1018,7 +1156,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description Well-formed, but this engine cannot carry it out (missing image, unsupported limit) */
+            /** @description Well-formed, but cannot be carried out here (missing image, unsupported limit, labels not served, no GitHub credentials) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1036,7 +1174,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The Docker engine refused the request */
+            /** @description The Docker engine (or GitHub) refused the request */
             502: {
                 headers: {
                     [name: string]: unknown;
@@ -1045,7 +1183,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The Docker engine or the database is unavailable */
+            /** @description The Docker engine, the database or GitHub is unavailable */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1087,7 +1225,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description No API key, or one RunnerHub does not know */
+            /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1096,7 +1234,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The Docker engine or the database is unavailable */
+            /** @description The Docker engine, the database or GitHub is unavailable */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1131,7 +1269,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description No API key, or one RunnerHub does not know */
+            /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1149,7 +1287,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The Docker engine or the database is unavailable */
+            /** @description The Docker engine, the database or GitHub is unavailable */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1200,7 +1338,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description No API key, or one RunnerHub does not know */
+            /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1209,7 +1347,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The API key's role may not do this */
+            /** @description The API key's role may not do this (for webhooks: GITHUB_WEBHOOK_SECRET is not set) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1245,7 +1383,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The Docker engine refused the request */
+            /** @description The Docker engine (or GitHub) refused the request */
             502: {
                 headers: {
                     [name: string]: unknown;
@@ -1254,7 +1392,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The Docker engine or the database is unavailable */
+            /** @description The Docker engine, the database or GitHub is unavailable */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1289,7 +1427,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description No API key, or one RunnerHub does not know */
+            /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1298,7 +1436,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The API key's role may not do this */
+            /** @description The API key's role may not do this (for webhooks: GITHUB_WEBHOOK_SECRET is not set) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1334,7 +1472,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The Docker engine refused the request */
+            /** @description The Docker engine (or GitHub) refused the request */
             502: {
                 headers: {
                     [name: string]: unknown;
@@ -1343,7 +1481,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The Docker engine or the database is unavailable */
+            /** @description The Docker engine, the database or GitHub is unavailable */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1391,7 +1529,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description No API key, or one RunnerHub does not know */
+            /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1400,7 +1538,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The API key's role may not do this */
+            /** @description The API key's role may not do this (for webhooks: GITHUB_WEBHOOK_SECRET is not set) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1436,7 +1574,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The Docker engine refused the request */
+            /** @description The Docker engine (or GitHub) refused the request */
             502: {
                 headers: {
                     [name: string]: unknown;
@@ -1445,7 +1583,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The Docker engine or the database is unavailable */
+            /** @description The Docker engine, the database or GitHub is unavailable */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1502,7 +1640,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description No API key, or one RunnerHub does not know */
+            /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1511,7 +1649,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The API key's role may not do this */
+            /** @description The API key's role may not do this (for webhooks: GITHUB_WEBHOOK_SECRET is not set) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1547,7 +1685,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The Docker engine refused the request */
+            /** @description The Docker engine (or GitHub) refused the request */
             502: {
                 headers: {
                     [name: string]: unknown;
@@ -1556,7 +1694,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The Docker engine or the database is unavailable */
+            /** @description The Docker engine, the database or GitHub is unavailable */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1600,7 +1738,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description No API key, or one RunnerHub does not know */
+            /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1627,7 +1765,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The Docker engine refused the request */
+            /** @description The Docker engine (or GitHub) refused the request */
             502: {
                 headers: {
                     [name: string]: unknown;
@@ -1636,7 +1774,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The Docker engine or the database is unavailable */
+            /** @description The Docker engine, the database or GitHub is unavailable */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1694,7 +1832,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description No API key, or one RunnerHub does not know */
+            /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1721,7 +1859,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The Docker engine refused the request */
+            /** @description The Docker engine (or GitHub) refused the request */
             502: {
                 headers: {
                     [name: string]: unknown;
@@ -1730,7 +1868,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The Docker engine or the database is unavailable */
+            /** @description The Docker engine, the database or GitHub is unavailable */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1765,7 +1903,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description No API key, or one RunnerHub does not know */
+            /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1783,7 +1921,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The Docker engine or the database is unavailable */
+            /** @description The Docker engine, the database or GitHub is unavailable */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1831,7 +1969,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description No API key, or one RunnerHub does not know */
+            /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1840,7 +1978,346 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description The Docker engine or the database is unavailable */
+            /** @description The Docker engine, the database or GitHub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    listJobs: {
+        parameters: {
+            query?: {
+                state?: components["schemas"]["JobState"];
+                /** @description `owner/name`, exactly. */
+                repository?: string;
+                /** @description Page size, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description How many matching items to skip (default 0). */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["JobDto"][];
+                        page: components["schemas"]["PageDto"];
+                    };
+                };
+            };
+            /** @description The request breaks a rule: `error.details.problems` lists each field and what to send instead */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description The Docker engine, the database or GitHub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    createJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateJobDto"];
+            };
+        };
+        responses: {
+            /** @description Queued */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["JobDto"];
+                    };
+                };
+            };
+            /** @description The request breaks a rule: `error.details.problems` lists each field and what to send instead */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description The API key's role may not do this (for webhooks: GITHUB_WEBHOOK_SECRET is not set) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description Well-formed, but cannot be carried out here (missing image, unsupported limit, labels not served, no GitHub credentials) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description Too many mutating calls: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description The Docker engine, the database or GitHub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    getJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["JobDto"];
+                    };
+                };
+            };
+            /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description No such id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description The Docker engine, the database or GitHub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    cancelJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["JobDto"];
+                    };
+                };
+            };
+            /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description The API key's role may not do this (for webhooks: GITHUB_WEBHOOK_SECRET is not set) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description No such id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not possible in the current state (the message names it) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description Too many mutating calls: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description The Docker engine, the database or GitHub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    receiveGitHubWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                "X-Hub-Signature-256": string;
+                "X-GitHub-Delivery": string;
+                "X-GitHub-Event": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted (or ignored, or a duplicate) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["DeliveryReceiptDto"];
+                    };
+                };
+            };
+            /** @description The request breaks a rule: `error.details.problems` lists each field and what to send instead */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description The API key's role may not do this (for webhooks: GITHUB_WEBHOOK_SECRET is not set) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description The Docker engine, the database or GitHub is unavailable */
             503: {
                 headers: {
                     [name: string]: unknown;

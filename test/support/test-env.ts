@@ -1,6 +1,11 @@
 /** The image scripts/build-test-images.sh makes from the static busybox: no registry is needed or assumed. */
 export const TEST_IMAGE = process.env.TEST_IMAGE ?? 'runnerhub-test/busybox:1';
 
+/** The runner stand-ins from the same script: they check their credentials, "run a job" for 3 s and exit. */
+export const TEST_RUNNER_IMAGE = process.env.TEST_RUNNER_IMAGE ?? 'runnerhub-test/runner:1';
+export const TEST_RUNNER_FAILING_IMAGE = process.env.TEST_RUNNER_FAILING_IMAGE ?? 'runnerhub-test/runner-failing:1';
+export const TEST_RUNNER_OOM_IMAGE = process.env.TEST_RUNNER_OOM_IMAGE ?? 'runnerhub-test/runner-oom:1';
+
 /** Every container a test creates carries this label, so that a suite can remove what it made even when it fails. */
 export const TEST_LABEL = 'runnerhub.test';
 

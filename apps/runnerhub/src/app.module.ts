@@ -1,6 +1,7 @@
 import { AppConfig, AppConfigModule } from '@app/common';
 import { DockerModule } from '@app/docker';
 import { LifecycleModule } from '@app/lifecycle';
+import { OrchestrationModule } from '@app/orchestration';
 import { PersistenceModule } from '@app/persistence';
 import { DynamicModule, Module } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
@@ -26,6 +27,7 @@ export class AppModule {
         PersistenceModule,
         DockerModule,
         LifecycleModule,
+        OrchestrationModule,
         HealthModule,
         ApiModule,
       ],

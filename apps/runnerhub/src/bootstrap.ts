@@ -10,7 +10,11 @@ export const API_PREFIX = 'api';
 
 /** Builds the whole service exactly as production runs it; main.ts and the end-to-end tests both start it here. */
 export async function createApp(config: AppConfig): Promise<INestApplication> {
-  const app = await NestFactory.create(AppModule.register(config), { bufferLogs: true });
+  const app = await NestFactory.create(AppModule.register(config), {
+    bufferLogs: true,
+    // Webhook signatures are computed over the exact bytes received, which parsing would lose.
+    rawBody: true,
+  });
   app.useLogger(app.get(Logger));
   // SIGTERM and SIGINT close modules in order: the engine's event stream, timers, then the database.
   app.enableShutdownHooks();

@@ -12,6 +12,16 @@ import {
 } from './repositories';
 import { TransactionRunner } from './transaction-runner';
 
+const PROVIDERS = [
+  TransactionRunner,
+  ContainerRecordRepository,
+  ApiKeyRepository,
+  AuditLogRepository,
+  JobRepository,
+  RunnerRepository,
+  GitHubDeliveryRepository,
+];
+
 /** RunnerHub's only door to the database: the data source (migrated at start) and the repositories over it. */
 @Module({
   imports: [
@@ -25,23 +35,7 @@ import { TransactionRunner } from './transaction-runner';
       }),
     }),
   ],
-  providers: [
-    TransactionRunner,
-    ContainerRecordRepository,
-    ApiKeyRepository,
-    AuditLogRepository,
-    JobRepository,
-    RunnerRepository,
-    GitHubDeliveryRepository,
-  ],
-  exports: [
-    TransactionRunner,
-    ContainerRecordRepository,
-    ApiKeyRepository,
-    AuditLogRepository,
-    JobRepository,
-    RunnerRepository,
-    GitHubDeliveryRepository,
-  ],
+  providers: PROVIDERS,
+  exports: PROVIDERS,
 })
 export class PersistenceModule {}

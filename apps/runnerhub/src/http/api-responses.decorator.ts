@@ -4,14 +4,14 @@ import { ApiErrorEnvelopeDto, PageDto } from './api-envelope.dto';
 
 const DESCRIPTIONS: Record<number, string> = {
   400: 'The request breaks a rule: `error.details.problems` lists each field and what to send instead',
-  401: 'No API key, or one RunnerHub does not know',
-  403: "The API key's role may not do this",
+  401: 'No API key, or one RunnerHub does not know (for webhooks: a signature that does not match)',
+  403: "The API key's role may not do this (for webhooks: GITHUB_WEBHOOK_SECRET is not set)",
   404: 'No such id',
   409: 'Not possible in the current state (the message names it)',
-  422: 'Well-formed, but this engine cannot carry it out (missing image, unsupported limit)',
+  422: 'Well-formed, but cannot be carried out here (missing image, unsupported limit, labels not served, no GitHub credentials)',
   429: 'Too many mutating calls: retry after the Retry-After header',
-  502: 'The Docker engine refused the request',
-  503: 'The Docker engine or the database is unavailable',
+  502: 'The Docker engine (or GitHub) refused the request',
+  503: 'The Docker engine, the database or GitHub is unavailable',
   504: 'The operation did not finish in time',
 };
 

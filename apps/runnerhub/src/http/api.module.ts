@@ -5,15 +5,17 @@ import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { ContainersApiModule } from './containers/containers-api.module';
 import { EventsApiModule } from './events/events-api.module';
+import { JobsApiModule } from './jobs/jobs-api.module';
 import { ResponseEnvelopeInterceptor } from './response-envelope.interceptor';
 import { createValidationPipe } from './validation.pipe';
+import { WebhooksApiModule } from './webhooks/webhooks-api.module';
 
 /**
  * The REST API under /api: strict validation, one error filter, the success envelope, and (from the feature
  * modules imported here) authentication, rate limits, audit and the resources themselves.
  */
 @Module({
-  imports: [AuditModule, AuthModule, ContainersApiModule, EventsApiModule],
+  imports: [AuditModule, AuthModule, ContainersApiModule, EventsApiModule, JobsApiModule, WebhooksApiModule],
   providers: [
     { provide: APP_PIPE, useFactory: createValidationPipe },
     { provide: APP_FILTER, useClass: ApiExceptionFilter },

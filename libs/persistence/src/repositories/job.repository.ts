@@ -1,9 +1,10 @@
-import { ContainerState, DomainError, ErrorCode, JobState } from '@app/common';
+import { ContainerState, JobState } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { ContainerRecordEntity, JobEntity } from '../entities';
 import { TransactionRunner } from '../transaction-runner';
+import { updateVersioned } from './versioned-update';
 import { Page } from './container-record.repository';
 
 export type NewJob = Pick<JobEntity, 'id' | 'repository' | 'labels'> &
@@ -107,20 +108,8 @@ export class JobRepository {
   }
 
   /** Applies changes if nobody changed the job since `expectedVersion`; CONFLICT otherwise. */
-  async update(id: string, expectedVersion: number, changes: JobChanges): Promise<JobEntity> {
-    const result = await this.jobs.update(
-      { id, version: expectedVersion },
-      { ...changes, version: expectedVersion + 1 },
-    );
-    if (result.affected === 0) {
-      const current = await this.jobs.findOneBy({ id });
-      if (!current) throw new DomainError(ErrorCode.NotFound, `Job ${id} does not exist`, { id });
-      throw new DomainError(ErrorCode.Conflict, `Job ${id} was changed by another request (now ${current.state})`, {
-        id,
-        state: current.state,
-      });
-    }
-    return this.jobs.findOneByOrFail({ id });
+  update(id: string, expectedVersion: number, changes: JobChanges): Promise<JobEntity> {
+    return updateVersioned(this.jobs, 'Job', id, expectedVersion, changes, (current) => ` (now ${current.state})`);
   }
 
   findById(id: string): Promise<JobEntity | null> {

@@ -1,8 +1,8 @@
-import { DomainError, ErrorCode } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, IsNull, Not, Repository } from 'typeorm';
 import { RunnerEntity, RunnerStatus } from '../entities';
+import { updateVersioned } from './versioned-update';
 
 export type NewRunner = Pick<
   RunnerEntity,
@@ -26,17 +26,8 @@ export class RunnerRepository {
     );
   }
 
-  async update(id: string, expectedVersion: number, changes: RunnerChanges): Promise<RunnerEntity> {
-    const result = await this.runners.update(
-      { id, version: expectedVersion },
-      { ...changes, version: expectedVersion + 1 },
-    );
-    if (result.affected === 0) {
-      const current = await this.runners.findOneBy({ id });
-      if (!current) throw new DomainError(ErrorCode.NotFound, `Runner ${id} does not exist`, { id });
-      throw new DomainError(ErrorCode.Conflict, `Runner ${id} was changed by another request`, { id });
-    }
-    return this.runners.findOneByOrFail({ id });
+  update(id: string, expectedVersion: number, changes: RunnerChanges): Promise<RunnerEntity> {
+    return updateVersioned(this.runners, 'Runner', id, expectedVersion, changes);
   }
 
   findById(id: string): Promise<RunnerEntity | null> {

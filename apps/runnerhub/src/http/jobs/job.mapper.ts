@@ -1,0 +1,24 @@
+import { JobEntity } from '@app/persistence';
+import { JobDto } from './dto/job.dto';
+
+export function toJobDto(job: JobEntity): JobDto {
+  return {
+    id: job.id,
+    state: job.state,
+    repository: job.repository,
+    labels: job.labels,
+    image: job.image,
+    githubJobId: job.githubJobId,
+    githubRunId: job.githubRunId,
+    runnerId: job.runnerId,
+    containerId: job.containerId,
+    attempts: job.attempts,
+    failureReason: job.failureReason,
+    conclusion: job.conclusion,
+    queuedAt: job.queuedAt.toISOString(),
+    availableAt: job.availableAt?.toISOString() ?? null,
+    assignedAt: job.assignedAt?.toISOString() ?? null,
+    startedAt: job.startedAt?.toISOString() ?? null,
+    finishedAt: job.finishedAt?.toISOString() ?? null,
+  };
+}

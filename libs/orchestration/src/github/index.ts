@@ -1,0 +1,4 @@
+export { GitHubModule } from './github.module';
+export { GitHubRunnerRegistry } from './github-runner.registry';
+export type { RunnerCredentials, RunnerRegistrationRequest, RunnerScope } from './runner-registration.types';
+export { runnerUrlOf } from './runner-url.mapper';

@@ -1,0 +1,5 @@
+export * from './container-orchestrator.service';
+export * from './github';
+export * from './job-intake.service';
+export * from './orchestration.module';
+export * from './workflow-job-intake.service';

@@ -1,0 +1,36 @@
+import { AppConfig, DomainError, ErrorCode } from '@app/common';
+import { Injectable } from '@nestjs/common';
+
+export type RetryDecision = { retry: true; availableAt: Date; reason: string } | { retry: false; reason: string };
+
+/** Failures that another try cannot fix: they need an operator or a different request. */
+const PERMANENT: ReadonlySet<ErrorCode> = new Set([
+  ErrorCode.ValidationFailed,
+  ErrorCode.ImageNotFound,
+  ErrorCode.UnsupportedByEngine,
+  ErrorCode.GitHubNotConfigured,
+  ErrorCode.GitHubRejected,
+  ErrorCode.LabelsNotServed,
+]);
+
+/**
+ * What happens when a runner could not be started for a job: a passing failure (GitHub or the engine not answering)
+ * is tried again after a back-off that doubles (JOB_RETRY_BACKOFF_MS, 2x, 4x...), up to JOB_MAX_ATTEMPTS tries in
+ * all; a permanent one, or the last try, fails the job with the reason.
+ */
+@Injectable()
+export class JobRetryPolicy {
+  constructor(private readonly config: AppConfig) {}
+
+  decide(attempt: number, error: unknown, now = new Date()): RetryDecision {
+    const { maxAttempts, retryBackoffMs } = this.config.orchestration;
+    const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof DomainError && PERMANENT.has(error.code)) return { retry: false, reason: message };
+    if (attempt >= maxAttempts) return { retry: false, reason: `gave up after ${attempt} tries: ${message}` };
+    return {
+      retry: true,
+      availableAt: new Date(now.getTime() + retryBackoffMs * 2 ** (attempt - 1)),
+      reason: `try ${attempt} of ${maxAttempts} failed: ${message}`,
+    };
+  }
+}

@@ -1,0 +1,66 @@
+import { ContainerState, JobState } from '@app/common';
+import { ContainerRecordEntity, ContainerRecordRepository, JobEntity, RunnerStatus } from '@app/persistence';
+import { Injectable } from '@nestjs/common';
+import { JobTransitions } from './job-transitions.service';
+import { RunnerRegistrations } from './runner-registrations.service';
+
+/** Container states in which the runner has ended, one way or another. */
+const ENDED: ReadonlySet<ContainerState> = new Set([
+  ContainerState.Stopped,
+  ContainerState.Error,
+  ContainerState.Removing,
+  ContainerState.Removed,
+]);
+
+/**
+ * Ends a job when its ephemeral runner's container has ended: exit 0 completes it, anything else fails it with the
+ * reason (`oom-killed`, the exit code, the engine's error). The container itself is left for the cleanup policies,
+ * so a failed runner can still be looked at.
+ */
+@Injectable()
+export class JobSettlement {
+  constructor(
+    private readonly transitions: JobTransitions,
+    private readonly containers: ContainerRecordRepository,
+    private readonly registrations: RunnerRegistrations,
+  ) {}
+
+  /** Settles the job of this container if the container has ended; returns whether it did. */
+  async settleFromContainer(containerId: string): Promise<boolean> {
+    const container = await this.containers.findById(containerId);
+    if (!container?.jobId || !ENDED.has(container.state)) return false;
+    return this.settle(container.jobId, container);
+  }
+
+  private async settle(jobId: string, container: ContainerRecordEntity): Promise<boolean> {
+    const succeeded = container.state === ContainerState.Stopped && container.exitCode === 0;
+    const finishedAt = new Date();
+    const settled: JobEntity | null = succeeded
+      ? await this.transitions.move(jobId, {
+          to: JobState.Completed,
+          from: [JobState.Running],
+          changes: { finishedAt },
+          reason: 'runner exited with code 0',
+        })
+      : await this.transitions.move(jobId, {
+          to: JobState.Failed,
+          from: [JobState.Running],
+          changes: { finishedAt, failureReason: failureOf(container) },
+          reason: failureOf(container),
+        });
+    if (container.runnerId) {
+      await this.registrations.markStatus(container.runnerId, RunnerStatus.Offline);
+      // A runner that did not finish its job cleanly may still be listed on GitHub: take it off now rather than when
+      // its container is finally removed (a failed one may be kept for a day).
+      if (!succeeded) await this.registrations.release(container.runnerId, 'its job failed');
+    }
+    return settled !== null;
+  }
+}
+
+function failureOf(container: ContainerRecordEntity): string {
+  if (container.stateReason === 'oom-killed') return 'oom-killed';
+  if (container.state === ContainerState.Stopped) return `runner exited with code ${container.exitCode ?? 'unknown'}`;
+  if (container.state === ContainerState.Error) return container.stateReason ?? 'runner container failed';
+  return `runner container ${container.state} before the job finished`;
+}

@@ -1,0 +1,55 @@
+import { ContainerEvent, ContainerTransitionPayload, JobEvent } from '@app/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import { JobDispatcher } from './job-dispatcher.service';
+import { JobSettlement } from './job-settlement.service';
+import { RunnerRegistrations } from './runner-registrations.service';
+
+/**
+ * How orchestration hears about the world: a runner container that ends settles its job, one that is removed
+ * takes its runner off GitHub, and any job that queues or finishes makes the dispatcher look at the queue again.
+ * Listeners never throw back into the emitter: what fails here is logged, and the dispatcher's sweep repairs it.
+ */
+@Injectable()
+export class OrchestrationEventsListener {
+  private readonly logger = new Logger(OrchestrationEventsListener.name);
+
+  constructor(
+    private readonly settlement: JobSettlement,
+    private readonly registrations: RunnerRegistrations,
+    private readonly dispatcher: JobDispatcher,
+  ) {}
+
+  @OnEvent(ContainerEvent.Stopped, { async: true })
+  @OnEvent(ContainerEvent.Error, { async: true })
+  async onContainerEnded(payload: ContainerTransitionPayload): Promise<void> {
+    if (!payload.jobId) return;
+    await this.guard(`settling the job of container ${payload.containerId}`, () =>
+      this.settlement.settleFromContainer(payload.containerId),
+    );
+  }
+
+  @OnEvent(ContainerEvent.Removed, { async: true })
+  async onContainerRemoved(payload: ContainerTransitionPayload): Promise<void> {
+    if (!payload.runnerId) return;
+    await this.guard(`releasing runner ${payload.runnerId}`, () =>
+      this.registrations.release(payload.runnerId!, 'its container was removed'),
+    );
+  }
+
+  @OnEvent(JobEvent.Queued)
+  @OnEvent(JobEvent.Completed)
+  @OnEvent(JobEvent.Failed)
+  @OnEvent(JobEvent.Cancelled)
+  onQueueChanged(): void {
+    this.dispatcher.kick();
+  }
+
+  private async guard(what: string, work: () => Promise<unknown>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.logger.warn(`Failed ${what}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}

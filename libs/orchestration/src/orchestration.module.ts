@@ -1,0 +1,41 @@
+import { LifecycleModule } from '@app/lifecycle';
+import { PersistenceModule } from '@app/persistence';
+import { Module } from '@nestjs/common';
+import { ContainerOrchestrator } from './container-orchestrator.service';
+import { GitHubModule } from './github';
+import { JobDispatcher } from './job-dispatcher.service';
+import { JobIntake } from './job-intake.service';
+import { JobRetryPolicy } from './job-retry.policy';
+import { JobSettlement } from './job-settlement.service';
+import { JobTransitions } from './job-transitions.service';
+import { OrchestrationEventsListener } from './orchestration-events.listener';
+import { RunnerContainerConfig } from './runner-container.config';
+import { RunnerProvisioner } from './runner-provisioner.service';
+import { RunnerRegistrations } from './runner-registrations.service';
+import { StaleJobSweeper } from './stale-job.sweeper';
+import { WorkflowJobIntake } from './workflow-job-intake.service';
+
+/**
+ * Jobs in, runners out: the queue and its dispatcher, runner registration with GitHub, the webhook intake, and the
+ * ContainerOrchestrator that the HTTP layer talks to. Needs AppConfig, EventEmitterModule and ScheduleModule from
+ * the application.
+ */
+@Module({
+  imports: [PersistenceModule, LifecycleModule, GitHubModule],
+  providers: [
+    JobTransitions,
+    JobIntake,
+    JobRetryPolicy,
+    JobSettlement,
+    RunnerRegistrations,
+    RunnerContainerConfig,
+    RunnerProvisioner,
+    StaleJobSweeper,
+    JobDispatcher,
+    WorkflowJobIntake,
+    OrchestrationEventsListener,
+    ContainerOrchestrator,
+  ],
+  exports: [ContainerOrchestrator],
+})
+export class OrchestrationModule {}

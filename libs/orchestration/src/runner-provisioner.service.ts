@@ -1,0 +1,107 @@
+import { JobState } from '@app/common';
+import { ContainerLifecycleManager } from '@app/lifecycle';
+import { JobEntity, RunnerStatus } from '@app/persistence';
+import { Injectable, Logger } from '@nestjs/common';
+import { JobRetryPolicy } from './job-retry.policy';
+import { JobSettlement } from './job-settlement.service';
+import { JobTransitions } from './job-transitions.service';
+import { RunnerContainerConfig } from './runner-container.config';
+import { RunnerRegistrations } from './runner-registrations.service';
+
+export const ORCHESTRATOR_ACTOR = 'orchestrator';
+
+/**
+ * Turns one ASSIGNED job into a running ephemeral runner, following the spec's container creation flow: register
+ * the runner with GitHub and record it, create its container through the lifecycle manager, start it, mark the
+ * runner BUSY and the job RUNNING. A step that fails undoes what came before it (container removed, registration
+ * withdrawn) and hands the job to the retry policy. If the job is cancelled or finished while this runs, the
+ * runner is withdrawn at the next step instead of being started for nothing.
+ */
+@Injectable()
+export class RunnerProvisioner {
+  private readonly logger = new Logger(RunnerProvisioner.name);
+
+  constructor(
+    private readonly lifecycle: ContainerLifecycleManager,
+    private readonly registrations: RunnerRegistrations,
+    private readonly containerConfig: RunnerContainerConfig,
+    private readonly transitions: JobTransitions,
+    private readonly retryPolicy: JobRetryPolicy,
+    private readonly settlement: JobSettlement,
+  ) {}
+
+  async provision(job: JobEntity): Promise<void> {
+    const attempt = job.attempts + 1;
+    let runnerId: string | null = null;
+    let containerId: string | null = null;
+    try {
+      const registered = await this.registrations.register(job);
+      runnerId = registered.runner.id;
+      if (!(await this.transitions.annotate(job.id, JobState.Assigned, { runnerId, attempts: attempt }))) {
+        return await this.withdraw(job.id, runnerId, containerId);
+      }
+      const { config, limits } = this.containerConfig.build(job, registered);
+      containerId = await this.lifecycle.createContainer(runnerId, job.id, config, limits, {}, ORCHESTRATOR_ACTOR);
+      await this.registrations.markStatus(runnerId, RunnerStatus.Idle, containerId);
+      if (!(await this.transitions.annotate(job.id, JobState.Assigned, { containerId }))) {
+        return await this.withdraw(job.id, runnerId, containerId);
+      }
+      await this.lifecycle.start(containerId, ORCHESTRATOR_ACTOR);
+      await this.registrations.markStatus(runnerId, RunnerStatus.Busy);
+      const running = await this.transitions.move(job.id, {
+        to: JobState.Running,
+        from: [JobState.Assigned],
+        changes: { startedAt: new Date() },
+        reason: `runner ${registered.runner.name} started`,
+      });
+      if (!running) return await this.withdraw(job.id, runnerId, containerId);
+      // A runner that ends at once may have exited before the job was RUNNING, when its exit could not settle it.
+      await this.settlement.settleFromContainer(containerId);
+    } catch (error) {
+      await this.undo(runnerId, containerId, 'its start failed');
+      await this.giveBack(job.id, attempt, error);
+    }
+  }
+
+  /** The job was cancelled or finished meanwhile: nothing of this runner may keep running. */
+  private async withdraw(jobId: string, runnerId: string, containerId: string | null): Promise<void> {
+    this.logger.log(`Job ${jobId} moved on while its runner was being made; withdrawing the runner`);
+    await this.undo(runnerId, containerId, 'its job moved on before it started');
+  }
+
+  private async undo(runnerId: string | null, containerId: string | null, why: string): Promise<void> {
+    if (containerId) {
+      await this.lifecycle
+        .remove(containerId, { force: true }, ORCHESTRATOR_ACTOR, `runner withdrawn: ${why}`)
+        .catch((error: unknown) =>
+          this.logger.warn(`Container ${containerId} could not be removed: ${messageOf(error)}`),
+        );
+    }
+    if (runnerId) await this.registrations.release(runnerId, why);
+  }
+
+  private async giveBack(jobId: string, attempt: number, error: unknown): Promise<void> {
+    const decision = this.retryPolicy.decide(attempt, error);
+    this.logger.warn(`Job ${jobId}: ${decision.reason}`);
+    const common = { attempts: attempt, runnerId: null, containerId: null, failureReason: decision.reason };
+    if (decision.retry) {
+      await this.transitions.move(jobId, {
+        to: JobState.Queued,
+        from: [JobState.Assigned],
+        changes: { ...common, availableAt: decision.availableAt, assignedAt: null },
+        reason: decision.reason,
+      });
+    } else {
+      await this.transitions.move(jobId, {
+        to: JobState.Failed,
+        from: [JobState.Assigned],
+        changes: { ...common, finishedAt: new Date() },
+        reason: decision.reason,
+      });
+    }
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,102 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { AppConfig, DomainError, ErrorCode } from '@app/common';
+import { JobEntity, RunnerEntity, RunnerRepository, RunnerStatus } from '@app/persistence';
+import { Injectable, Logger } from '@nestjs/common';
+import { GitHubRunnerRegistry, RunnerCredentials, RunnerScope } from './github';
+
+export interface RegisteredRunner {
+  runner: RunnerEntity;
+  scope: RunnerScope;
+  /** Handed to the container and dropped: never stored, logged or returned. */
+  credentials: RunnerCredentials;
+}
+
+/**
+ * Runners on GitHub's side: one registered per job, recorded in the runners table, and removed from GitHub once it
+ * can no longer take its job, so no stale registration is left behind in the repository's or organisation's list.
+ */
+@Injectable()
+export class RunnerRegistrations {
+  private readonly logger = new Logger(RunnerRegistrations.name);
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly registry: GitHubRunnerRegistry,
+    private readonly runners: RunnerRepository,
+  ) {}
+
+  /** Fails fast, before a job is accepted, when no runner could ever be registered. */
+  requireConfigured(): void {
+    if (!this.registry.isConfigured()) {
+      throw new DomainError(
+        ErrorCode.GitHubNotConfigured,
+        'No GitHub credentials are configured, so no runner can be registered: set GITHUB_TOKEN, or GITHUB_APP_ID ' +
+          'with GITHUB_APP_PRIVATE_KEY and GITHUB_APP_INSTALLATION_ID',
+      );
+    }
+  }
+
+  async register(job: JobEntity): Promise<RegisteredRunner> {
+    const scope = this.scopeOf(job.repository);
+    const name = `runnerhub-${job.id.slice(0, 8)}-${randomBytes(3).toString('hex')}`;
+    const labels = this.config.orchestration.runnerLabels;
+    const credentials = await this.registry.register({ scope, name, labels });
+    const runner = await this.runners.create({
+      id: randomUUID(),
+      name,
+      githubRunnerId: credentials.kind === 'jit' ? String(credentials.githubRunnerId) : null,
+      scopeKind: scope.kind,
+      scopeName: scope.kind === 'repository' ? `${scope.owner}/${scope.repo}` : scope.org,
+      labels,
+      registration: credentials.kind,
+      jobId: job.id,
+    });
+    return { runner, scope, credentials };
+  }
+
+  async markStatus(runnerId: string, status: RunnerStatus, containerId?: string): Promise<void> {
+    const runner = await this.runners.findById(runnerId);
+    if (!runner || runner.status === RunnerStatus.Offline) return;
+    await this.runners.update(runner.id, runner.version, { status, ...(containerId ? { containerId } : {}) });
+  }
+
+  /**
+   * Takes the runner off GitHub's list (it is gone already when an ephemeral runner finished its job) and marks it
+   * offline. Never throws: a registration GitHub still lists is logged and retried at the next release.
+   */
+  async release(runnerId: string, why: string): Promise<void> {
+    const runner = await this.runners.findById(runnerId);
+    if (!runner || runner.deregisteredAt) return;
+    try {
+      const result = await this.registry.deregister(this.scopeOfRunner(runner), {
+        githubRunnerId: runner.githubRunnerId === null ? null : Number(runner.githubRunnerId),
+        name: runner.name,
+      });
+      const fresh = (await this.runners.findById(runner.id)) ?? runner;
+      await this.runners.update(fresh.id, fresh.version, {
+        status: RunnerStatus.Offline,
+        deregisteredAt: new Date(),
+      });
+      this.logger.log(
+        `Runner ${runner.name} ${result === 'removed' ? 'removed from' : 'already gone on'} GitHub (${why})`,
+      );
+    } catch (error) {
+      this.logger.warn(
+        `Runner ${runner.name} could not be removed from GitHub (${why}): ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+
+  private scopeOf(repository: string): RunnerScope {
+    const [owner, repo] = repository.split('/');
+    return this.config.orchestration.runnerScope === 'organization'
+      ? { kind: 'organization', org: owner }
+      : { kind: 'repository', owner, repo };
+  }
+
+  private scopeOfRunner(runner: RunnerEntity): RunnerScope {
+    if (runner.scopeKind === 'organization') return { kind: 'organization', org: runner.scopeName };
+    const [owner, repo] = runner.scopeName.split('/');
+    return { kind: 'repository', owner, repo };
+  }
+}

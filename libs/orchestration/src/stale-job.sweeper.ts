@@ -1,0 +1,79 @@
+import { AppConfig, ContainerState, JobState } from '@app/common';
+import { ContainerRecordEntity, ContainerRecordRepository, JobEntity, JobRepository } from '@app/persistence';
+import { Injectable, Logger } from '@nestjs/common';
+import { JobSettlement } from './job-settlement.service';
+import { JobTransitions } from './job-transitions.service';
+import { RunnerRegistrations } from './runner-registrations.service';
+
+/**
+ * Repairs jobs whose news was lost: a replica that died while making a runner leaves its job ASSIGNED, and a
+ * container that ended while no one was listening (a restart, a dropped event stream) leaves its job RUNNING.
+ * The engine's truth, through the container records the reconciler keeps, decides what became of each.
+ */
+@Injectable()
+export class StaleJobSweeper {
+  private readonly logger = new Logger(StaleJobSweeper.name);
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly jobs: JobRepository,
+    private readonly containers: ContainerRecordRepository,
+    private readonly transitions: JobTransitions,
+    private readonly settlement: JobSettlement,
+    private readonly registrations: RunnerRegistrations,
+  ) {}
+
+  async sweep(isProvisioningHere: (jobId: string) => boolean): Promise<void> {
+    const cutoff = Date.now() - this.config.orchestration.assignTimeoutMs;
+    for (const job of await this.jobs.findInStates([JobState.Assigned, JobState.Running])) {
+      if (job.state === JobState.Running) await this.checkRunning(job);
+      else if (!isProvisioningHere(job.id) && (job.assignedAt?.getTime() ?? 0) < cutoff)
+        await this.recoverAssigned(job);
+    }
+  }
+
+  private async checkRunning(job: JobEntity): Promise<void> {
+    const container = await this.containerOf(job);
+    if (container) {
+      await this.settlement.settleFromContainer(container.id);
+      return;
+    }
+    await this.transitions.move(job.id, {
+      to: JobState.Failed,
+      from: [JobState.Running],
+      changes: { finishedAt: new Date(), failureReason: 'runner container vanished' },
+      reason: 'runner container vanished',
+    });
+  }
+
+  private async recoverAssigned(job: JobEntity): Promise<void> {
+    const container = await this.containerOf(job);
+    if (container && container.state !== ContainerState.Removed) {
+      // The runner got as far as a container: carry on from what the engine says it did.
+      this.logger.warn(`Job ${job.id} was left ASSIGNED with container ${container.id}; taking it as started`);
+      await this.transitions.move(job.id, {
+        to: JobState.Running,
+        from: [JobState.Assigned],
+        changes: { containerId: container.id, runnerId: container.runnerId, startedAt: new Date() },
+        reason: 'recovered: its runner container exists',
+      });
+      await this.settlement.settleFromContainer(container.id);
+      return;
+    }
+    this.logger.warn(`Job ${job.id} was left ASSIGNED without a runner container; queueing it again`);
+    const requeued = await this.transitions.move(job.id, {
+      to: JobState.Queued,
+      from: [JobState.Assigned],
+      changes: { runnerId: null, containerId: null, assignedAt: null, availableAt: null },
+      reason: 'recovered: the replica making its runner stopped',
+    });
+    if (requeued && job.runnerId) await this.registrations.release(job.runnerId, 'its job was queued again');
+  }
+
+  private async containerOf(job: JobEntity): Promise<ContainerRecordEntity | null> {
+    if (job.containerId) return this.containers.findById(job.containerId);
+    // Earlier tries may have left removed containers behind: the one still standing is the job's.
+    const { items } = await this.containers.list({ jobId: job.id }, { limit: 10, offset: 0 });
+    return items.find((container) => container.state !== ContainerState.Removed) ?? items[0] ?? null;
+  }
+}
