@@ -160,7 +160,10 @@ describe('HTTP fuzzing of a live instance', () => {
             body: request.body,
             signal: AbortSignal.timeout(30_000),
           });
-          await response.arrayBuffer();
+          // A path like /api/containers/../events resolves to the event stream, which never ends: its headers are the
+          // answer, and hanging up must be enough.
+          if (response.headers.get('content-type')?.startsWith('text/event-stream')) await response.body?.cancel();
+          else await response.arrayBuffer();
           statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
           if (response.status >= 500)
             failures.push(`${response.status} ${request.method} ${request.path.slice(0, 120)}`);

@@ -1,5 +1,11 @@
 import { ContainerState, JobState } from '@app/common';
-import { ContainerRecordEntity, ContainerRecordRepository, JobEntity, RunnerStatus } from '@app/persistence';
+import {
+  ContainerRecordEntity,
+  ContainerRecordRepository,
+  JobEntity,
+  JobRepository,
+  RunnerStatus,
+} from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { JobTransitions } from './job-transitions.service';
 import { RunnerRegistrations } from './runner-registrations.service';
@@ -22,6 +28,7 @@ export class JobSettlement {
   constructor(
     private readonly transitions: JobTransitions,
     private readonly containers: ContainerRecordRepository,
+    private readonly jobs: JobRepository,
     private readonly registrations: RunnerRegistrations,
   ) {}
 
@@ -29,7 +36,10 @@ export class JobSettlement {
   async settleFromContainer(containerId: string): Promise<boolean> {
     const container = await this.containers.findById(containerId);
     if (!container?.jobId || !ENDED.has(container.state)) return false;
-    return this.settle(container.jobId, container);
+    // Containers made through POST /api/containers may name any job id: only the queue's own jobs are settled.
+    const job = await this.jobs.findById(container.jobId);
+    if (!job || job.containerId !== container.id) return false;
+    return this.settle(job.id, container);
   }
 
   private async settle(jobId: string, container: ContainerRecordEntity): Promise<boolean> {

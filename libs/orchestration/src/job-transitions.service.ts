@@ -113,6 +113,7 @@ function toPayload(job: JobEntity, previousState: JobState | null, reason: strin
     containerId: job.containerId,
     attempts: job.attempts,
     reason,
+    queuedAt: job.queuedAt.toISOString(),
     at: job.updatedAt.toISOString(),
   };
 }

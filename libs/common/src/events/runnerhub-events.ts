@@ -68,6 +68,8 @@ export interface JobTransitionPayload {
   containerId: string | null;
   attempts: number;
   reason: string;
+  /** ISO 8601, when the job entered the queue (with `at`, how long it waited). */
+  queuedAt: string;
   /** ISO 8601, when the transition was written. */
   at: string;
 }
