@@ -181,7 +181,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A live resource sample of a running container (409 unless it runs) */
+        /**
+         * The latest resource sample of a running container (409 unless it runs)
+         * @description Monitoring's latest sample while it is younger than two sampling intervals, else one taken now (which then becomes the latest).
+         */
         get: operations["getContainerStats"];
         put?: never;
         post?: never;
@@ -469,6 +472,11 @@ export interface components {
             };
             /** @description The latest resource sample; null until monitoring has sampled this container. */
             resourceUsage: components["schemas"]["ResourceUsageDto"] | null;
+            /**
+             * @description What the image's own HEALTHCHECK reports (`starting`, `healthy`, `unhealthy`); null when it has none.
+             * @example healthy
+             */
+            health: string | null;
             /** @description `runner-<12 hex>`, also the name on the engine. */
             name: string;
             /** @description The engine's container id; null until the engine has made it. */

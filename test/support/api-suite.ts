@@ -36,7 +36,11 @@ export interface ApiSuite {
  * The whole service on a fresh database with one key of each role, and a generated client per role. Containers are
  * removed by label in close(), whatever the tests did.
  */
-export async function startApiSuite(kind: 'sqlite' | 'postgres', suite: string): Promise<ApiSuite> {
+export async function startApiSuite(
+  kind: 'sqlite' | 'postgres',
+  suite: string,
+  env: Record<string, string> = {},
+): Promise<ApiSuite> {
   const run = `${suite}-${kind}-${randomBytes(3).toString('hex')}`;
   const labels = { [TEST_LABEL]: 'api', [RUN_LABEL]: run };
   const database = await createTestDatabase(kind);
@@ -44,6 +48,7 @@ export async function startApiSuite(kind: 'sqlite' | 'postgres', suite: string):
   try {
     const started = await startTestApp(database, {
       RUNNERHUB_API_KEYS: `${API_KEYS.admin}:admin,${API_KEYS.operator}:operator,${API_KEYS.viewer}:viewer`,
+      ...env,
     });
     app = started.app;
     const responses: string[] = [];

@@ -1,12 +1,15 @@
 import { AppConfig, AppConfigModule } from '@app/common';
 import { DockerModule } from '@app/docker';
 import { LifecycleModule } from '@app/lifecycle';
+import { MonitoringModule } from '@app/monitoring';
+import { MetricsModule } from '@app/monitoring/metrics';
 import { OrchestrationModule } from '@app/orchestration';
 import { PersistenceModule } from '@app/persistence';
 import { DynamicModule, Module } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
 import { HealthModule } from './health/health.module';
+import { MetricsController } from './metrics/metrics.controller';
 import { ApiModule } from './http/api.module';
 import { LoggingModule } from './logging/logging.module';
 
@@ -28,6 +31,8 @@ export class AppModule {
         DockerModule,
         LifecycleModule,
         OrchestrationModule,
+        MonitoringModule,
+        MetricsModule.forRoot({ controller: MetricsController }),
         HealthModule,
         ApiModule,
       ],

@@ -9,6 +9,7 @@ import { withDeadline } from './deadline';
 import { describeEndpoint } from './docker-client.factory';
 import { DEFAULT_DOCKER_ENGINE_OPTIONS, DockerEngineOptions } from './docker-options';
 import { DOCKER_CLIENT, DOCKER_ENGINE_OPTIONS } from './docker.tokens';
+import { ENGINE_CALL_OBSERVER, EngineCallObserver, NO_ENGINE_CALL_OBSERVER } from './engine-call.observer';
 import { EngineCallContext, mapEngineError } from './engine-error.mapper';
 import type {
   ContainerInspection,
@@ -70,6 +71,7 @@ export class DockerEngine {
     @Inject(DOCKER_CLIENT) private readonly client: Dockerode,
     config: AppConfig,
     @Optional() @Inject(DOCKER_ENGINE_OPTIONS) options?: Partial<DockerEngineOptions>,
+    @Optional() @Inject(ENGINE_CALL_OBSERVER) private readonly observer: EngineCallObserver = NO_ENGINE_CALL_OBSERVER,
   ) {
     this.endpoint = describeEndpoint(config.docker);
     this.options = { ...DEFAULT_DOCKER_ENGINE_OPTIONS, ...options };
@@ -311,8 +313,9 @@ export class DockerEngine {
     timeoutCode: ErrorCode.EngineUnavailable | ErrorCode.Timeout = ErrorCode.EngineUnavailable,
   ): Promise<T> {
     const context: EngineCallContext = { endpoint: this.endpoint, operation, ...target };
+    const startedAt = performance.now();
     try {
-      return await withDeadline(
+      const result = await withDeadline(
         timeoutMs,
         work,
         () =>
@@ -327,8 +330,26 @@ export class DockerEngine {
             },
           ),
       );
+      this.observe(operation, startedAt, null);
+      return result;
     } catch (error) {
-      throw mapEngineError(error, context);
+      const mapped = mapEngineError(error, context);
+      this.observe(operation, startedAt, mapped);
+      throw mapped;
+    }
+  }
+
+  /** Tells the observer (metrics) how the call went; a failing observer is logged, never allowed to fail the call. */
+  private observe(operation: string, startedAt: number, error: Error | null): void {
+    try {
+      this.observer.engineCallFinished({
+        operation,
+        durationSeconds: (performance.now() - startedAt) / 1000,
+        outcome: error ? 'error' : 'ok',
+        errorCode: error ? (error instanceof DomainError ? error.code : 'UNKNOWN') : null,
+      });
+    } catch (failure) {
+      this.logger.warn(`Engine call observer failed: ${failure instanceof Error ? failure.message : String(failure)}`);
     }
   }
 

@@ -1,5 +1,6 @@
 import { AppConfig } from '@app/common';
 import { DynamicModule, Module, Provider } from '@nestjs/common';
+import { ContainerStatsStreams } from './container-stats.streams';
 import { createDockerClient } from './docker-client.factory';
 import { DockerEngine } from './docker-engine.service';
 import { DockerEngineOptions, EngineEventStreamOptions } from './docker-options';
@@ -21,11 +22,12 @@ export interface DockerModuleOptions {
  * The engine client and the two services that use it. AppConfig must be provided globally (AppConfigModule does);
  * the engine is found through config.docker. Import DockerModule as is for the defaults, or DockerModule.forRoot()
  * once to tune deadlines, back-off or the event label filter; one application uses one of the two, not both, or it
- * gets two clients.
+ * gets two clients. DockerEngine reports each engine call to an ENGINE_CALL_OBSERVER when a global module provides
+ * one (the metrics do); this module provides none, so that libs/docker depends on no metrics library.
  */
 @Module({
-  providers: [clientProvider, DockerEngine, EngineEventStream],
-  exports: [DockerEngine, EngineEventStream],
+  providers: [clientProvider, DockerEngine, EngineEventStream, ContainerStatsStreams],
+  exports: [DockerEngine, EngineEventStream, ContainerStatsStreams],
 })
 export class DockerModule {
   static forRoot(options: DockerModuleOptions = {}): DynamicModule {

@@ -1,6 +1,8 @@
+export * from './container-stats.streams';
 export * from './docker.module';
 export * from './docker-engine.service';
 export * from './engine-event-stream.service';
+export * from './engine-call.observer';
 export * from './engine.types';
 export { DEFAULT_DOCKER_ENGINE_OPTIONS, DEFAULT_ENGINE_EVENT_STREAM_OPTIONS } from './docker-options';
 export type { DockerEngineOptions, EngineEventStreamOptions } from './docker-options';

@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { canTransition, ContainerState, DomainError, ErrorCode } from '@app/common';
-import { DockerEngine, ExecOptions, ExecResult, LogsOptions, LogsResult, ResourceUsage } from '@app/docker';
+import {
+  ContainerInspection,
+  DockerEngine,
+  ExecOptions,
+  ExecResult,
+  LogsOptions,
+  LogsResult,
+  ResourceUsage,
+} from '@app/docker';
 import {
   ContainerRecordEntity,
   ContainerRecordFilter,
@@ -170,6 +178,12 @@ export class ContainerLifecycleManager {
   async stats(id: string): Promise<ResourceUsage> {
     const record = await this.requireState(id, [ContainerState.Running], 'report live resource usage');
     return this.engine.stats(record.engineId!);
+  }
+
+  /** What the engine says of a running container right now (state, exit code, the image's HEALTHCHECK status). */
+  async inspect(id: string): Promise<ContainerInspection> {
+    const record = await this.requireState(id, [ContainerState.Running], 'be inspected');
+    return this.engine.inspect(record.engineId!);
   }
 
   get(id: string): Promise<ContainerRecordEntity> {

@@ -26,6 +26,6 @@ import { TransitionRecorder } from './transition-recorder';
     ContainerLifecycleManager,
     ContainerReconciler,
   ],
-  exports: [ContainerLifecycleManager, ContainerReconciler, EventPublisher],
+  exports: [ContainerLifecycleManager, ContainerReconciler, EngineStateSync, EventPublisher],
 })
 export class LifecycleModule {}

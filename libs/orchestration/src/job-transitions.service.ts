@@ -114,6 +114,7 @@ function toPayload(job: JobEntity, previousState: JobState | null, reason: strin
     attempts: job.attempts,
     reason,
     queuedAt: job.queuedAt.toISOString(),
-    at: job.updatedAt.toISOString(),
+    // Not updatedAt: SQLite's column default keeps whole seconds.
+    at: new Date().toISOString(),
   };
 }

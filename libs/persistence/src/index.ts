@@ -4,3 +4,4 @@ export * from './migrations';
 export * from './persistence.module';
 export * from './repositories';
 export * from './transaction-runner';
+export * from './scan-lock';

@@ -56,6 +56,7 @@ describe.each(testDatabaseKinds())('persistence on %s', (kind) => {
       'CreateApiKeysAndAuditLog1764547200000',
       'CreateJobs1764633600000',
       'CreateRunnersAndDeliveries1764720000000',
+      'CreateContainerStats1764806400000',
     ]);
     const pending = await dataSource.driver.createSchemaBuilder().log();
     expect(pending.upQueries.map((q) => q.query)).toEqual([]);

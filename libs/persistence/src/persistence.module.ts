@@ -6,10 +6,12 @@ import {
   ApiKeyRepository,
   AuditLogRepository,
   ContainerRecordRepository,
+  ContainerStatsRepository,
   GitHubDeliveryRepository,
   JobRepository,
   RunnerRepository,
 } from './repositories';
+import { ScanLock } from './scan-lock';
 import { TransactionRunner } from './transaction-runner';
 
 const PROVIDERS = [
@@ -20,6 +22,8 @@ const PROVIDERS = [
   JobRepository,
   RunnerRepository,
   GitHubDeliveryRepository,
+  ContainerStatsRepository,
+  ScanLock,
 ];
 
 /** RunnerHub's only door to the database: the data source (migrated at start) and the repositories over it. */

@@ -68,6 +68,12 @@ export class AppConfig {
   readonly monitoring!: {
     statsIntervalMs: number;
     healthIntervalMs: number;
+    /** How long the sample history is kept before it is pruned. */
+    statsRetentionMs: number;
+    /** Containers inspected at once by a health check. */
+    healthConcurrency: number;
+    /** A sample older than this counts as missing (its stats stream stalled); also the deadline of one inspection. */
+    statsTimeoutMs: number;
     alertCpuPercent: number;
     alertMemoryPercent: number;
   };
@@ -78,6 +84,10 @@ export class AppConfig {
     failedRetentionMs: number;
     orphanAgeMs: number;
     stoppedAgeMs: number;
+    /** A record still in a transitional state after this long was interrupted, and is settled from the engine. */
+    stuckAfterMs: number;
+    /** Removals in flight at once during a scan. */
+    concurrency: number;
   };
 
   constructor(values: AppConfig) {
@@ -157,6 +167,9 @@ export function loadAppConfig(env: Record<string, string | undefined>, cwd: stri
     monitoring: {
       statsIntervalMs: dto.STATS_INTERVAL_MS ?? 30_000,
       healthIntervalMs: dto.HEALTH_INTERVAL_MS ?? 30_000,
+      statsRetentionMs: dto.STATS_RETENTION_MS ?? 86_400_000,
+      healthConcurrency: dto.HEALTH_CONCURRENCY ?? 16,
+      statsTimeoutMs: dto.STATS_TIMEOUT_MS ?? 5_000,
       alertCpuPercent: dto.ALERT_CPU_PERCENT ?? 80,
       alertMemoryPercent: dto.ALERT_MEMORY_PERCENT ?? 90,
     },
@@ -167,6 +180,8 @@ export function loadAppConfig(env: Record<string, string | undefined>, cwd: stri
       failedRetentionMs: dto.CLEANUP_FAILED_RETENTION_MS ?? 86_400_000,
       orphanAgeMs: dto.CLEANUP_ORPHAN_AGE_MS ?? 3_600_000,
       stoppedAgeMs: dto.CLEANUP_STOPPED_AGE_MS ?? 3_600_000,
+      stuckAfterMs: dto.CLEANUP_STUCK_AFTER_MS ?? 600_000,
+      concurrency: dto.CLEANUP_CONCURRENCY ?? 8,
     },
   });
 }
@@ -241,12 +256,17 @@ class EnvironmentDtoKeys implements Record<keyof EnvironmentDto, true> {
   DISPATCH_INTERVAL_MS = true as const;
   STATS_INTERVAL_MS = true as const;
   HEALTH_INTERVAL_MS = true as const;
+  STATS_RETENTION_MS = true as const;
+  HEALTH_CONCURRENCY = true as const;
+  STATS_TIMEOUT_MS = true as const;
   CLEANUP_INTERVAL_MS = true as const;
   CLEANUP_COMPLETED_GRACE_MS = true as const;
   CLEANUP_PRESERVE_FAILED = true as const;
   CLEANUP_FAILED_RETENTION_MS = true as const;
   CLEANUP_ORPHAN_AGE_MS = true as const;
   CLEANUP_STOPPED_AGE_MS = true as const;
+  CLEANUP_STUCK_AFTER_MS = true as const;
+  CLEANUP_CONCURRENCY = true as const;
   ALERT_CPU_PERCENT = true as const;
   ALERT_MEMORY_PERCENT = true as const;
 }

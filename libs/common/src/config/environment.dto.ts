@@ -246,6 +246,15 @@ export class EnvironmentDto {
   @IntegerSetting('HEALTH_INTERVAL_MS', 100, A_WEEK_MS, ' (milliseconds)')
   HEALTH_INTERVAL_MS?: number;
 
+  @IntegerSetting('STATS_RETENTION_MS', 0, A_YEAR_MS, ' (milliseconds the sample history is kept)')
+  STATS_RETENTION_MS?: number;
+
+  @IntegerSetting('HEALTH_CONCURRENCY', 1, 256, ' (containers inspected at once by a health check)')
+  HEALTH_CONCURRENCY?: number;
+
+  @IntegerSetting('STATS_TIMEOUT_MS', 100, 600_000, ' (milliseconds: a sample older than this counts as missing)')
+  STATS_TIMEOUT_MS?: number;
+
   @IntegerSetting('CLEANUP_INTERVAL_MS', 100, A_WEEK_MS, ' (milliseconds)')
   CLEANUP_INTERVAL_MS?: number;
 
@@ -265,6 +274,17 @@ export class EnvironmentDto {
 
   @IntegerSetting('CLEANUP_STOPPED_AGE_MS', 0, A_YEAR_MS, ' (milliseconds)')
   CLEANUP_STOPPED_AGE_MS?: number;
+
+  @IntegerSetting(
+    'CLEANUP_STUCK_AFTER_MS',
+    1000,
+    A_YEAR_MS,
+    ' (milliseconds a container may stay creating, starting, stopping or removing)',
+  )
+  CLEANUP_STUCK_AFTER_MS?: number;
+
+  @IntegerSetting('CLEANUP_CONCURRENCY', 1, 64, ' (removals at once)')
+  CLEANUP_CONCURRENCY?: number;
 
   @IntegerSetting('ALERT_CPU_PERCENT', 1, 10_000, ' (100 per CPU)')
   ALERT_CPU_PERCENT?: number;

@@ -83,6 +83,18 @@ export const EVENT_FOR_JOB_STATE: Readonly<Record<JobState, JobEventName>> = {
   [JobState.Cancelled]: JobEvent.Cancelled,
 };
 
+/** A cleanup scan finished (on a schedule or asked for); what it did is in the containers' own events. */
+export const CleanupEvent = { Scanned: 'cleanup:scanned' } as const;
+
+export interface CleanupScanPayload {
+  trigger: 'schedule' | 'manual';
+  durationMs: number;
+  removed: number;
+  resolved: number;
+  skipped: number;
+  at: string;
+}
+
 type TransitionEventName = Exclude<
   (typeof ContainerEvent)[keyof typeof ContainerEvent],
   typeof ContainerEvent.HighCpu | typeof ContainerEvent.HighMemory
@@ -92,7 +104,7 @@ type TransitionEventName = Exclude<
 export type RunnerHubEventMap = { [K in TransitionEventName]: ContainerTransitionPayload } & {
   [ContainerEvent.HighCpu]: ContainerResourceAlertPayload;
   [ContainerEvent.HighMemory]: ContainerResourceAlertPayload;
-} & { [K in JobEventName]: JobTransitionPayload };
+} & { [K in JobEventName]: JobTransitionPayload } & { [CleanupEvent.Scanned]: CleanupScanPayload };
 
 export type RunnerHubEventName = keyof RunnerHubEventMap;
 

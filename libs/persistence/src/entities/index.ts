@@ -1,6 +1,7 @@
 import { ApiKeyEntity } from './api-key.entity';
 import { AuditLogEntryEntity } from './audit-log-entry.entity';
 import { ContainerRecordEntity } from './container-record.entity';
+import { ContainerStatsSampleEntity } from './container-stats-sample.entity';
 import { ContainerTransitionEntity } from './container-transition.entity';
 import { GitHubDeliveryEntity } from './github-delivery.entity';
 import { JobEntity } from './job.entity';
@@ -9,6 +10,7 @@ import { RunnerEntity } from './runner.entity';
 export * from './api-key.entity';
 export * from './audit-log-entry.entity';
 export * from './container-record.entity';
+export * from './container-stats-sample.entity';
 export * from './container-transition.entity';
 export * from './github-delivery.entity';
 export * from './job.entity';
@@ -22,4 +24,5 @@ export const ENTITIES = [
   JobEntity,
   RunnerEntity,
   GitHubDeliveryEntity,
+  ContainerStatsSampleEntity,
 ];

@@ -2,6 +2,7 @@ import { CreateContainers1764374400000 } from './1764374400000-create-containers
 import { CreateApiKeysAndAuditLog1764547200000 } from './1764547200000-create-api-keys-and-audit-log';
 import { CreateJobs1764633600000 } from './1764633600000-create-jobs';
 import { CreateRunnersAndDeliveries1764720000000 } from './1764720000000-create-runners-and-deliveries';
+import { CreateContainerStats1764806400000 } from './1764806400000-create-container-stats';
 
 /** Every migration, oldest first. A new one is appended here as well as written to its own file. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   CreateApiKeysAndAuditLog1764547200000,
   CreateJobs1764633600000,
   CreateRunnersAndDeliveries1764720000000,
+  CreateContainerStats1764806400000,
 ];

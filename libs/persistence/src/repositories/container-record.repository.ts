@@ -147,6 +147,20 @@ export class ContainerRecordRepository {
     return { items, total };
   }
 
+  /**
+   * How many records are in each state, for the metrics: one GROUP BY, states with no record are absent. PostgreSQL
+   * returns COUNT(*) as a string (bigint) and SQLite as a number, hence the conversion.
+   */
+  async countByState(): Promise<Record<string, number>> {
+    const rows = await this.records
+      .createQueryBuilder('record')
+      .select('record.state', 'state')
+      .addSelect('COUNT(*)', 'count')
+      .groupBy('record.state')
+      .getRawMany<{ state: string; count: string | number }>();
+    return Object.fromEntries(rows.map((row) => [row.state, Number(row.count)]));
+  }
+
   /** The record's history, oldest first. */
   transitions(containerId: string): Promise<ContainerTransitionEntity[]> {
     return this.history.find({ where: { containerId }, order: { id: 'ASC' } });

@@ -4,3 +4,4 @@ export * from './container-record.repository';
 export * from './job.repository';
 export * from './github-delivery.repository';
 export * from './runner.repository';
+export * from './container-stats.repository';

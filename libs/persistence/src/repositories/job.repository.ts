@@ -1,7 +1,7 @@
 import { ContainerState, JobState } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, Repository } from 'typeorm';
+import { DataSource, EntityManager, In, Repository } from 'typeorm';
 import { ContainerRecordEntity, JobEntity } from '../entities';
 import { TransactionRunner } from '../transaction-runner';
 import { updateVersioned } from './versioned-update';
@@ -120,6 +120,10 @@ export class JobRepository {
     return (manager ?? this.jobs.manager).findOneBy(JobEntity, { githubJobId });
   }
 
+  findByIds(ids: string[]): Promise<JobEntity[]> {
+    return ids.length === 0 ? Promise.resolve([]) : this.jobs.findBy({ id: In(ids) });
+  }
+
   findInStates(states: JobState[]): Promise<JobEntity[]> {
     return this.jobs
       .createQueryBuilder('job')
@@ -162,6 +166,20 @@ export class JobRepository {
 
   countInStates(states: JobState[]): Promise<number> {
     return this.jobs.createQueryBuilder('job').where('job.state IN (:...states)', { states }).getCount();
+  }
+
+  /**
+   * How many jobs are in each state, for the metrics: one GROUP BY, states with no job are absent. PostgreSQL returns
+   * COUNT(*) as a string (bigint) and SQLite as a number, hence the conversion.
+   */
+  async countByState(): Promise<Record<string, number>> {
+    const rows = await this.jobs
+      .createQueryBuilder('job')
+      .select('job.state', 'state')
+      .addSelect('COUNT(*)', 'count')
+      .groupBy('job.state')
+      .getRawMany<{ state: string; count: string | number }>();
+    return Object.fromEntries(rows.map((row) => [row.state, Number(row.count)]));
   }
 
   private oldestQueued(manager: EntityManager, now: Date): Promise<JobEntity | null> {

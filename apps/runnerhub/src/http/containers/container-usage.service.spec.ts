@@ -3,6 +3,7 @@ import type { ResourceUsage } from '@app/docker';
 import type { ContainerLifecycleManager } from '@app/lifecycle';
 import type { ContainerRecordEntity } from '@app/persistence';
 import { Logger } from '@nestjs/common';
+import { LatestUsageStore } from '@app/monitoring';
 import { ContainerUsageService } from './container-usage.service';
 
 const MIB = 1024 * 1024;
@@ -58,7 +59,7 @@ describe('ContainerUsageService', () => {
       inFlight--;
       return samples[id];
     });
-    const summary = await new ContainerUsageService(manager, 1_000).summary();
+    const summary = await new ContainerUsageService(manager, new LatestUsageStore(), 1_000).summary();
     expect(calls.list).toEqual([{ filter: { state: ContainerState.Running }, page: { limit: 500, offset: 0 } }]);
     expect(mostInFlight).toBe(2);
     expect(summary).toMatchObject({
@@ -81,7 +82,7 @@ describe('ContainerUsageService', () => {
       return Promise.resolve(usage(5, 4, 0, 0));
     });
     const started = Date.now();
-    const summary = await new ContainerUsageService(manager, 100).summary();
+    const summary = await new ContainerUsageService(manager, new LatestUsageStore(), 100).summary();
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(summary.totalContainers).toBe(3);
     expect(summary.totalCpuPercent).toBe(5);
@@ -96,7 +97,7 @@ describe('ContainerUsageService', () => {
   it('reads every page of running containers', async () => {
     const records = Array.from({ length: 1_201 }, (_, i) => record(String(i)));
     const { manager, calls } = fakeManager(records, () => Promise.resolve(usage(1, 1, 0, 0)));
-    const summary = await new ContainerUsageService(manager, 1_000).summary();
+    const summary = await new ContainerUsageService(manager, new LatestUsageStore(), 1_000).summary();
     expect(calls.list).toHaveLength(3);
     expect(summary.totalContainers).toBe(1_201);
     expect(new Set(calls.stats).size).toBe(1_201);

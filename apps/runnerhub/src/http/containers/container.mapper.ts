@@ -10,7 +10,11 @@ import { ResourceUsageDto } from './dto/resource-usage.dto';
  * Entities and engine results never leave the service as they are: each response is built field by field here, so a
  * column added to an entity (or a secret someone stores by mistake) does not appear in the API by accident.
  */
-export function toContainerDto(record: ContainerRecordEntity): ContainerDto {
+/** `latest` is what monitoring knows of the container: its latest sample and its image's HEALTHCHECK status. */
+export function toContainerDto(
+  record: ContainerRecordEntity,
+  latest?: { usage: ResourceUsage | null; health: string | null },
+): ContainerDto {
   return {
     id: record.id,
     name: record.name,
@@ -32,7 +36,8 @@ export function toContainerDto(record: ContainerRecordEntity): ContainerDto {
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
     stateChangedAt: record.stateChangedAt,
-    resourceUsage: null,
+    resourceUsage: latest?.usage ? toResourceUsageDto(latest.usage) : null,
+    health: latest?.health ?? null,
   };
 }
 

@@ -1,4 +1,7 @@
+import { AppConfig, ContainerState } from '@app/common';
 import { ContainerLifecycleManager } from '@app/lifecycle';
+import { LatestUsageStore, UsageSampler } from '@app/monitoring';
+import type { ContainerRecordEntity } from '@app/persistence';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiEnvelope, ApiFailures } from '../api-responses.decorator';
@@ -39,7 +42,15 @@ export class ContainersController {
   constructor(
     private readonly manager: ContainerLifecycleManager,
     private readonly usage: ContainerUsageService,
+    private readonly latest: LatestUsageStore,
+    private readonly sampler: UsageSampler,
+    private readonly config: AppConfig,
   ) {}
+
+  /** A record as the API shows it, with what monitoring knows of it. */
+  private present(record: ContainerRecordEntity): ContainerDto {
+    return toContainerDto(record, this.latest.get(record.id));
+  }
 
   @Get()
   @RequireRole('viewer')
@@ -49,7 +60,10 @@ export class ContainersController {
   async listContainers(@Query() query: ListContainersQueryDto): Promise<Paged<ContainerDto>> {
     const { state, repository, jobId, runnerId, limit = 50, offset = 0 } = query;
     const { items, total } = await this.manager.list({ state, repository, jobId, runnerId }, { limit, offset });
-    return new Paged(items.map(toContainerDto), { limit, offset, total });
+    return new Paged(
+      items.map((record) => this.present(record)),
+      { limit, offset, total },
+    );
   }
 
   @Post()
@@ -74,7 +88,7 @@ export class ContainersController {
       actor.name,
     );
     const record = body.start === false ? await this.manager.get(id) : await this.manager.start(id, actor.name);
-    return toContainerDto(record);
+    return this.present(record);
   }
 
   // Declared before `:id`, so that `usage` is never taken for a container id.
@@ -98,7 +112,7 @@ export class ContainersController {
   @ApiEnvelope(ContainerDto)
   @ApiFailures(404)
   async getContainer(@Param('id', ContainerIdPipe) id: string): Promise<ContainerDto> {
-    return toContainerDto(await this.manager.get(id));
+    return this.present(await this.manager.get(id));
   }
 
   @Post(':id/start')
@@ -109,7 +123,7 @@ export class ContainersController {
   @ApiEnvelope(ContainerDto)
   @ApiFailures(403, 404, 409, 429, 502)
   async startContainer(@Param('id', ContainerIdPipe) id: string, @CurrentActor() actor: Actor): Promise<ContainerDto> {
-    return toContainerDto(await this.manager.start(id, actor.name));
+    return this.present(await this.manager.start(id, actor.name));
   }
 
   @Post(':id/stop')
@@ -127,7 +141,7 @@ export class ContainersController {
     @Body() body: StopContainerDto,
     @CurrentActor() actor: Actor,
   ): Promise<ContainerDto> {
-    return toContainerDto(await this.manager.stop(id, body.timeout ?? DEFAULT_STOP_TIMEOUT_SECONDS, actor.name));
+    return this.present(await this.manager.stop(id, body.timeout ?? DEFAULT_STOP_TIMEOUT_SECONDS, actor.name));
   }
 
   @Delete(':id')
@@ -150,7 +164,7 @@ export class ContainersController {
   ): Promise<ContainerDto> {
     const force = body.force === true || query.force === true;
     if (force) assertRole(actor, 'admin', 'remove a container with force');
-    return toContainerDto(await this.manager.remove(id, { force }, actor.name, 'removal requested'));
+    return this.present(await this.manager.remove(id, { force }, actor.name, 'removal requested'));
   }
 
   @Post(':id/exec')
@@ -181,11 +195,19 @@ export class ContainersController {
 
   @Get(':id/stats')
   @RequireRole('viewer')
-  @ApiOperation({ summary: 'A live resource sample of a running container (409 unless it runs)' })
+  @ApiOperation({
+    summary: 'The latest resource sample of a running container (409 unless it runs)',
+    description:
+      "Monitoring's latest sample while it is younger than two sampling intervals, else one taken now (which " +
+      'then becomes the latest).',
+  })
   @ApiEnvelope(ResourceUsageDto)
   @ApiFailures(404, 409, 502, 504)
   async getContainerStats(@Param('id', ContainerIdPipe) id: string): Promise<ResourceUsageDto> {
-    return toResourceUsageDto(await this.manager.stats(id));
+    const record = await this.manager.get(id);
+    const latest = record.state === ContainerState.Running ? this.latest.get(id)?.usage : undefined;
+    const fresh = latest && Date.now() - latest.sampledAt.getTime() < 2 * this.config.monitoring.statsIntervalMs;
+    return toResourceUsageDto(fresh ? latest : await this.sampler.sampleOne(record));
   }
 
   @Get(':id/logs')

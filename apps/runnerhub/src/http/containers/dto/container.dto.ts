@@ -72,4 +72,7 @@ export class ContainerDto {
   /** The latest resource sample; null until monitoring has sampled this container. */
   @ApiProperty({ type: ResourceUsageDto, nullable: true })
   resourceUsage!: ResourceUsageDto | null;
+  /** What the image's own HEALTHCHECK reports (`starting`, `healthy`, `unhealthy`); null when it has none. */
+  @ApiProperty({ type: String, nullable: true, example: 'healthy' })
+  health!: string | null;
 }

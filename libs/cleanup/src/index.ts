@@ -1,0 +1,4 @@
+export * from './cleanup-executor';
+export * from './cleanup-policies';
+export * from './cleanup.module';
+export * from './cleanup.service';

@@ -1,0 +1,96 @@
+import { AppConfig, DomainError, ErrorCode, mapConcurrently, withDeadline } from '@app/common';
+import { DockerEngine } from '@app/docker';
+import { ContainerLifecycleManager, EngineStateSync } from '@app/lifecycle';
+import { ContainerRecordEntity } from '@app/persistence';
+import { Injectable, Logger } from '@nestjs/common';
+import { LatestUsageStore } from './latest-usage.store';
+import { runningContainers } from './running-containers';
+
+export interface HealthRound {
+  engineAnswers: boolean;
+  checked: number;
+  /** RUNNING records whose container was found not running, and corrected. */
+  corrected: number;
+  unhealthy: number;
+}
+
+/**
+ * The periodic health check: the engine answers, each RUNNING record's container really runs, and what the image's
+ * own HEALTHCHECK says. Drift (a container that died while the event stream was away) is corrected through the
+ * lifecycle's own state sync, under the container's lock and the transition table, never behind its back.
+ */
+@Injectable()
+export class ContainerHealthChecker {
+  private readonly logger = new Logger(ContainerHealthChecker.name);
+  private engineWasDown = false;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly engine: DockerEngine,
+    private readonly lifecycle: ContainerLifecycleManager,
+    private readonly stateSync: EngineStateSync,
+    private readonly latest: LatestUsageStore,
+  ) {}
+
+  async checkAll(): Promise<HealthRound> {
+    if (!(await this.engineAnswers())) return { engineAnswers: false, checked: 0, corrected: 0, unhealthy: 0 };
+    const running = await runningContainers(this.lifecycle);
+    const outcomes = await mapConcurrently(running, this.config.monitoring.healthConcurrency, (record) =>
+      this.check(record),
+    );
+    return {
+      engineAnswers: true,
+      checked: running.length,
+      corrected: outcomes.filter((outcome) => outcome === 'corrected').length,
+      unhealthy: outcomes.filter((outcome) => outcome === 'unhealthy').length,
+    };
+  }
+
+  private async engineAnswers(): Promise<boolean> {
+    try {
+      await this.engine.ping();
+      if (this.engineWasDown) this.logger.log('The Docker engine answers again');
+      this.engineWasDown = false;
+      return true;
+    } catch (error) {
+      if (!this.engineWasDown) {
+        this.logger.error(
+          `The Docker engine does not answer: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+      this.engineWasDown = true;
+      return false;
+    }
+  }
+
+  private async check(record: ContainerRecordEntity): Promise<'ok' | 'corrected' | 'unhealthy' | 'skipped'> {
+    try {
+      const inspection = await withDeadline(this.lifecycle.inspect(record.id), this.config.monitoring.statsTimeoutMs);
+      if (!inspection) return 'skipped';
+      if (!inspection.state.running) return await this.correct(record, `found ${inspection.state.status}`);
+      const health = inspection.state.health?.status ?? null;
+      const previous = this.latest.get(record.id)?.health ?? null;
+      this.latest.update({
+        containerId: record.id,
+        name: record.name,
+        jobId: record.jobId,
+        repository: record.repository,
+        health,
+      });
+      if (health === 'unhealthy' && previous !== 'unhealthy') {
+        this.logger.warn(`Container ${record.name} reports itself unhealthy (its image's HEALTHCHECK)`);
+      }
+      return health === 'unhealthy' ? 'unhealthy' : 'ok';
+    } catch (error) {
+      if (error instanceof DomainError && error.code === ErrorCode.NotFound) return this.correct(record, 'gone');
+      // The record moved on between the list and the check (ILLEGAL_TRANSITION), or the engine hiccuped: next round.
+      return 'skipped';
+    }
+  }
+
+  private async correct(record: ContainerRecordEntity, what: string): Promise<'corrected' | 'skipped'> {
+    const changed = await this.stateSync.reconcile(record.id);
+    if (changed) this.logger.warn(`Container ${record.name} was recorded running but ${what} on the engine; corrected`);
+    return changed ? 'corrected' : 'skipped';
+  }
+}

@@ -1,0 +1,71 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Counter, Histogram, Registry } from 'prom-client';
+import { LifecycleOperation } from './lifecycle-durations';
+import { ALERT_TYPES } from './metric-classification';
+import { METRICS_REGISTRY } from './metrics.tokens';
+
+const LIFECYCLE_OPERATIONS: readonly LifecycleOperation[] = ['start', 'stop', 'remove'];
+
+/**
+ * The series fed by events and engine calls, defined once on the application's registry. The gauges read at scrape
+ * time are defined by their collectors instead, next to what they read. Names follow Prometheus conventions:
+ * `runnerhub_` prefix, base units (seconds), `_total` on counters.
+ */
+@Injectable()
+export class RunnerHubMetrics {
+  readonly lifecycleOperationDuration: Histogram<'operation' | 'outcome'>;
+  readonly engineCallDuration: Histogram<'operation' | 'outcome'>;
+  readonly engineErrors: Counter<'operation' | 'code'>;
+  readonly jobQueueWait: Histogram;
+  readonly alerts: Counter<'type'>;
+  readonly cleanupRemovals: Counter<'policy'>;
+
+  constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
+    const registers = [registry];
+    this.lifecycleOperationDuration = new Histogram({
+      name: 'runnerhub_lifecycle_operation_duration_seconds',
+      help: 'Time from a container operation being recorded as begun to its outcome (start: starting to running, stop: stopping to stopped, remove: removing to removed; outcome error when it ended in error).',
+      labelNames: ['operation', 'outcome'],
+      // A start takes 0.1-0.5 s, a removal tens of ms, a stop up to its timeout (10 s by default) and more.
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.engineCallDuration = new Histogram({
+      name: 'runnerhub_engine_call_duration_seconds',
+      help: 'Duration of calls to the Docker engine API, by operation and outcome (deadline included).',
+      labelNames: ['operation', 'outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.engineErrors = new Counter({
+      name: 'runnerhub_engine_errors_total',
+      help: 'Failed calls to the Docker engine API, by operation and the error code they were mapped to.',
+      labelNames: ['operation', 'code'],
+      registers,
+    });
+    this.jobQueueWait = new Histogram({
+      name: 'runnerhub_job_queue_wait_seconds',
+      help: 'Time a job waited in the queue before its first assignment to a runner (retries not counted).',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+      registers,
+    });
+    this.alerts = new Counter({
+      name: 'runnerhub_alerts_total',
+      help: 'Alerts raised: high-cpu and high-memory (thresholds crossed), error (a container went to error) and stopped (a container ended without being asked to, with a non-zero exit code).',
+      labelNames: ['type'],
+      registers,
+    });
+    this.cleanupRemovals = new Counter({
+      name: 'runnerhub_cleanup_removals_total',
+      help: 'Containers removed by the cleanup policies, by policy.',
+      labelNames: ['policy'],
+      registers,
+    });
+
+    // Known label values start at 0, so that rate() and absent() see the series before the first event.
+    for (const type of ALERT_TYPES) this.alerts.inc({ type }, 0);
+    for (const operation of LIFECYCLE_OPERATIONS) {
+      for (const outcome of ['ok', 'error']) this.lifecycleOperationDuration.zero({ operation, outcome });
+    }
+  }
+}

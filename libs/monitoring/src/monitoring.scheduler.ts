@@ -1,0 +1,65 @@
+import { AppConfig } from '@app/common';
+import { ContainerStatsRepository } from '@app/persistence';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { ContainerHealthChecker } from './container-health.checker';
+import { UsageSampler } from './usage-sampler.service';
+
+const STATS_INTERVAL = 'monitoring:stats';
+const HEALTH_INTERVAL = 'monitoring:health';
+
+/**
+ * Runs the sampling rounds every STATS_INTERVAL_MS and the health checks every HEALTH_INTERVAL_MS. A round never
+ * overlaps the one before it: when one runs long, the next tick is skipped rather than piled on.
+ */
+@Injectable()
+export class MonitoringScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(MonitoringScheduler.name);
+  private readonly busy = new Set<string>();
+  private readonly running = new Set<Promise<void>>();
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly scheduler: SchedulerRegistry,
+    private readonly sampler: UsageSampler,
+    private readonly health: ContainerHealthChecker,
+    private readonly history: ContainerStatsRepository,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const { statsIntervalMs, healthIntervalMs } = this.config.monitoring;
+    this.every(STATS_INTERVAL, statsIntervalMs, () => this.sampleAndPrune());
+    this.every(HEALTH_INTERVAL, healthIntervalMs, () => this.health.checkAll());
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    for (const name of [STATS_INTERVAL, HEALTH_INTERVAL]) {
+      if (this.scheduler.doesExist('interval', name)) this.scheduler.deleteInterval(name);
+    }
+    await Promise.allSettled(this.running);
+  }
+
+  private async sampleAndPrune(): Promise<void> {
+    const round = await this.sampler.sampleAll();
+    this.logger.debug(`Sampled ${round.sampled}/${round.containers} containers in ${Math.round(round.wallMs)} ms`);
+    await this.history.pruneBefore(new Date(Date.now() - this.config.monitoring.statsRetentionMs));
+  }
+
+  private every(name: string, intervalMs: number, work: () => Promise<unknown>): void {
+    const tick = () => {
+      if (this.busy.has(name)) return;
+      this.busy.add(name);
+      const run = work()
+        .then(() => undefined)
+        .catch((error: unknown) =>
+          this.logger.warn(`${name} failed: ${error instanceof Error ? error.message : String(error)}`),
+        )
+        .finally(() => {
+          this.busy.delete(name);
+          this.running.delete(run);
+        });
+      this.running.add(run);
+    };
+    this.scheduler.addInterval(name, setInterval(tick, intervalMs));
+  }
+}
