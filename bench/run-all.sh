@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build-test-images.sh
-for bench in lifecycle api jobs monitoring; do
+for bench in lifecycle api jobs monitoring cleanup; do
   echo "=== bench:$bench"
   npm run --silent "bench:$bench"
 done

@@ -32,6 +32,8 @@ const OPERATIONS: Operation[] = [
   // An empty job is refused by validation (400), so nothing is queued.
   { method: 'POST', path: '/api/jobs', body: {}, needs: 'operator' },
   { method: 'POST', path: '/api/jobs/{id}/cancel', needs: 'operator' },
+  { method: 'GET', path: '/api/cleanup/preview', needs: 'operator' },
+  { method: 'POST', path: '/api/cleanup/run', needs: 'operator' },
   // An empty create body is refused by validation (400), so nothing is created.
   { method: 'POST', path: '/api/containers', body: {}, needs: 'operator' },
   { method: 'POST', path: '/api/containers/{id}/start', needs: 'operator' },

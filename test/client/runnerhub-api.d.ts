@@ -326,6 +326,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/cleanup/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What a cleanup scan would remove now, and why (nothing is changed) */
+        get: operations["previewCleanup"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cleanup/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a cleanup scan now and report what it removed
+         * @description Removals go through the lifecycle like any other (events, history, audit), with the reason `cleanup:<policy>`. A scan already under way in this process is waited for and reported instead.
+         */
+        post: operations["runCleanup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -717,6 +754,51 @@ export interface components {
             jobId: string | null;
             /** @description Why it was ignored, or what it did. */
             detail: string;
+        };
+        CleanupActionDto: {
+            /**
+             * @description `remove` a known container, `adopt-and-remove` a labelled one RunnerHub had no record of, `resolve` one stuck half-way.
+             * @enum {string}
+             */
+            kind: "remove" | "adopt-and-remove" | "resolve";
+            /** @enum {string} */
+            policy: "completed" | "failed" | "orphan" | "stopped" | "stuck";
+            /** @description RunnerHub's container id; null for a container it had no record of. */
+            containerId: string | null;
+            /** @description The engine's id, for a container RunnerHub had no record of. */
+            engineId: string | null;
+            name: string;
+            reason: string;
+            /** @description A running container past its time is removed with force. */
+            force: boolean;
+        };
+        CleanupOutcomeDto: {
+            /**
+             * @description `remove` a known container, `adopt-and-remove` a labelled one RunnerHub had no record of, `resolve` one stuck half-way.
+             * @enum {string}
+             */
+            kind: "remove" | "adopt-and-remove" | "resolve";
+            /** @enum {string} */
+            policy: "completed" | "failed" | "orphan" | "stopped" | "stuck";
+            /** @enum {string} */
+            outcome: "removed" | "resolved" | "skipped";
+            /** @description Why it was skipped (someone stopped or removed it first, the engine refused...). */
+            detail: string | null;
+            /** @description RunnerHub's container id; null for a container it had no record of. */
+            containerId: string | null;
+            /** @description The engine's id, for a container RunnerHub had no record of. */
+            engineId: string | null;
+            name: string;
+            reason: string;
+            /** @description A running container past its time is removed with force. */
+            force: boolean;
+        };
+        CleanupReportDto: {
+            /** @description False when a scan was already under way on another replica: nothing was done. */
+            ran: boolean;
+            startedAt: string;
+            durationMs: number;
+            outcomes: components["schemas"]["CleanupOutcomeDto"][];
         };
     };
     responses: never;
@@ -2318,6 +2400,108 @@ export interface operations {
             };
             /** @description The API key's role may not do this (for webhooks: GITHUB_WEBHOOK_SECRET is not set) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description The Docker engine, the database or GitHub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    previewCleanup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["CleanupActionDto"][];
+                    };
+                };
+            };
+            /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description The Docker engine, the database or GitHub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    runCleanup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["CleanupReportDto"];
+                    };
+                };
+            };
+            /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description The API key's role may not do this (for webhooks: GITHUB_WEBHOOK_SECRET is not set) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description Too many mutating calls: retry after the Retry-After header */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

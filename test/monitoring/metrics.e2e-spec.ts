@@ -43,6 +43,8 @@ const FAMILIES: Record<string, FamilyType> = {
   runnerhub_job_queue_wait_seconds: 'histogram',
   runnerhub_alerts_total: 'counter',
   runnerhub_cleanup_removals_total: 'counter',
+  runnerhub_cleanup_scans_total: 'counter',
+  runnerhub_cleanup_scan_duration_seconds: 'histogram',
   process_cpu_user_seconds_total: 'counter',
   process_resident_memory_bytes: 'gauge',
   nodejs_eventloop_lag_seconds: 'gauge',

@@ -32,6 +32,8 @@ export function removeLabelled(label: string, options: { host?: string } = {}): 
 export interface DockerInspect {
   Id: string;
   Name: string;
+  /** ISO 8601 */
+  Created: string;
   State: { Status: string; Running: boolean; ExitCode: number; OOMKilled: boolean };
   Config: { Labels: Record<string, string>; Env: string[]; Image: string; User: string; WorkingDir: string };
   HostConfig: {

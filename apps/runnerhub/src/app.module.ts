@@ -1,5 +1,6 @@
 import { AppConfig, AppConfigModule } from '@app/common';
 import { DockerModule } from '@app/docker';
+import { CleanupModule } from '@app/cleanup';
 import { LifecycleModule } from '@app/lifecycle';
 import { MonitoringModule } from '@app/monitoring';
 import { MetricsModule } from '@app/monitoring/metrics';
@@ -33,6 +34,7 @@ export class AppModule {
         OrchestrationModule,
         MonitoringModule,
         MetricsModule.forRoot({ controller: MetricsController }),
+        CleanupModule,
         HealthModule,
         ApiModule,
       ],

@@ -14,7 +14,15 @@ const settings: CleanupSettings = {
 };
 
 function record(state: S, idleMs: number, jobId: string | null = null, id = 'c-1'): RecordView {
-  return { id, name: `runner-${id}`, engineId: `e-${id}`, state, jobId, stateChangedAt: ago(idleMs) };
+  return {
+    id,
+    name: `runner-${id}`,
+    engineId: `e-${id}`,
+    state,
+    jobId,
+    stateChangedAt: ago(idleMs),
+    stateReason: null,
+  };
 }
 function job(state: J, finishedAgoMs: number | null, containerId: string | null = 'c-1'): JobView {
   return { id: 'j-1', state, containerId, finishedAt: finishedAgoMs === null ? null : ago(finishedAgoMs) };
@@ -70,7 +78,19 @@ describe(decideCleanup.name, () => {
     ['a jobless created container, younger', [record(S.Created, 59 * MIN)], [], []],
     ['a jobless stopped container, past the stopped age', [record(S.Stopped, 61 * MIN)], [], ['remove:stopped']],
     ['a jobless container in error, past the stopped age', [record(S.Error, 61 * MIN)], [], ['remove:stopped']],
-    ['a jobless running container (run by hand)', [record(S.Running, 600 * MIN)], [], []],
+    ['a jobless running container made through the API', [record(S.Running, 600 * MIN)], [], []],
+    [
+      'a running container adopted from the engine, past the orphan age',
+      [{ ...record(S.Running, 61 * MIN), stateReason: 'adopted: labelled container on the engine with no record' }],
+      [],
+      ['remove:orphan:force'],
+    ],
+    [
+      'a running container adopted from the engine, younger',
+      [{ ...record(S.Running, 59 * MIN), stateReason: 'adopted: labelled container on the engine with no record' }],
+      [],
+      [],
+    ],
     ['a record stuck in STOPPING', [record(S.Stopping, 11 * MIN)], [], ['resolve:stuck']],
     ['a record briefly in STARTING', [record(S.Starting, 1 * MIN)], [], []],
     ['a removed record', [record(S.Removed, 600 * MIN)], [], []],

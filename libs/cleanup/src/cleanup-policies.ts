@@ -11,6 +11,8 @@ export interface RecordView {
   state: ContainerState;
   jobId: string | null;
   stateChangedAt: Date;
+  /** Why it is in its state: `adopted: ...` marks a labelled container the reconciler found with no record. */
+  stateReason: string | null;
 }
 
 /** What the policies read of a container on the engine (only `runnerhub.managed` ones are ever listed). */
@@ -110,7 +112,14 @@ function decideForRecord(
       : null;
   }
   if (job) return decideForJobContainer(record, job, now, settings);
-  if (record.state === ContainerState.Running) return null; // a container someone runs by hand, with no job: theirs
+  if (record.state === ContainerState.Running) {
+    // Running with no job: a leak RunnerHub found on the engine (adopted) goes after the orphan age; one made through
+    // the API with no job of the queue is its caller's, until it stops (then the stopped age applies).
+    const adopted = record.stateReason?.startsWith('adopted') ?? false;
+    return adopted && idleFor >= settings.orphanAgeMs
+      ? remove(record, 'orphan', `found running on the engine with no job ${describe(idleFor)} ago`)
+      : null;
+  }
   if (record.state === ContainerState.Created) {
     return idleFor >= settings.orphanAgeMs
       ? remove(record, 'orphan', `created ${describe(idleFor)} ago and never started, with no job`)

@@ -3,6 +3,7 @@ import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { ApiExceptionFilter } from './api-exception.filter';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import { CleanupApiModule } from './cleanup/cleanup-api.module';
 import { ContainersApiModule } from './containers/containers-api.module';
 import { EventsApiModule } from './events/events-api.module';
 import { JobsApiModule } from './jobs/jobs-api.module';
@@ -15,7 +16,15 @@ import { WebhooksApiModule } from './webhooks/webhooks-api.module';
  * modules imported here) authentication, rate limits, audit and the resources themselves.
  */
 @Module({
-  imports: [AuditModule, AuthModule, ContainersApiModule, EventsApiModule, JobsApiModule, WebhooksApiModule],
+  imports: [
+    AuditModule,
+    AuthModule,
+    ContainersApiModule,
+    EventsApiModule,
+    JobsApiModule,
+    WebhooksApiModule,
+    CleanupApiModule,
+  ],
   providers: [
     { provide: APP_PIPE, useFactory: createValidationPipe },
     { provide: APP_FILTER, useClass: ApiExceptionFilter },

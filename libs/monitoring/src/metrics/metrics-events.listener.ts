@@ -1,4 +1,6 @@
 import {
+  CleanupEvent,
+  CleanupScanPayload,
   ContainerEvent,
   ContainerResourceAlertPayload,
   ContainerState,
@@ -60,6 +62,14 @@ export class MetricsEventsListener {
   @OnEvent(ContainerEvent.HighMemory)
   onHighMemory(_alert: ContainerResourceAlertPayload): void {
     this.guard('a memory alert', () => this.alert('high-memory'));
+  }
+
+  @OnEvent(CleanupEvent.Scanned)
+  onCleanupScanned(scan: CleanupScanPayload): void {
+    this.guard('a cleanup scan', () => {
+      this.metrics.cleanupScans.inc({ trigger: scan.trigger });
+      this.metrics.cleanupScanDuration.observe({ trigger: scan.trigger }, scan.durationMs / 1000);
+    });
   }
 
   @OnEvent(JobEvent.Assigned)

@@ -19,6 +19,8 @@ export class RunnerHubMetrics {
   readonly jobQueueWait: Histogram;
   readonly alerts: Counter<'type'>;
   readonly cleanupRemovals: Counter<'policy'>;
+  readonly cleanupScans: Counter<'trigger'>;
+  readonly cleanupScanDuration: Histogram<'trigger'>;
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
     const registers = [registry];
@@ -61,6 +63,20 @@ export class RunnerHubMetrics {
       labelNames: ['policy'],
       registers,
     });
+    this.cleanupScans = new Counter({
+      name: 'runnerhub_cleanup_scans_total',
+      help: 'Cleanup scans this replica ran, by trigger (schedule or manual).',
+      labelNames: ['trigger'],
+      registers,
+    });
+    this.cleanupScanDuration = new Histogram({
+      name: 'runnerhub_cleanup_scan_duration_seconds',
+      help: 'Duration of cleanup scans, from reading the inventory to the last removal.',
+      labelNames: ['trigger'],
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    });
+    for (const trigger of ['schedule', 'manual']) this.cleanupScans.inc({ trigger }, 0);
 
     // Known label values start at 0, so that rate() and absent() see the series before the first event.
     for (const type of ALERT_TYPES) this.alerts.inc({ type }, 0);
