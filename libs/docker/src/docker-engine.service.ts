@@ -28,6 +28,7 @@ import type {
   StartResult,
   StopResult,
 } from './engine.types';
+import { ExecAbandoned, withExecLimits } from './exec-cancellation';
 import { ExecOutputCollector } from './exec-output.collector';
 import { newExecMark, reaperCommand } from './exec-reaper';
 import { computeResourceUsage, RawStatsSample } from './resource-usage';
@@ -207,8 +208,10 @@ export class DockerEngine {
    * then SIGKILLed by mark (see exec-reaper.ts); the DomainError(Timeout) says in details.killed whether that was
    * confirmed. A command that is not found is not an error here: the engine reports it as exit code 126 or 127
    * with its reason on stdout, as `docker exec` does.
+   * Abandoned: when `signal` aborts (the HTTP client hung up), the exec is torn down and reaped exactly as on a
+   * timeout, for the same reason, and the call then rejects with the signal's reason, as fetch does.
    */
-  async exec(id: string, options: ExecOptions): Promise<ExecResult> {
+  async exec(id: string, options: ExecOptions, signal?: AbortSignal): Promise<ExecResult> {
     const { command } = options;
     if (!Array.isArray(command) || command.length === 0 || command.some((arg) => typeof arg !== 'string')) {
       throw new DomainError(ErrorCode.ValidationFailed, 'exec command must be a non-empty array of strings', {
@@ -221,8 +224,9 @@ export class DockerEngine {
     const session: { exec?: Dockerode.Exec; socket?: Duplex } = {};
     const context: EngineCallContext = { endpoint: this.endpoint, operation: 'exec', containerId: id };
     try {
-      return await withDeadline(
+      return await withExecLimits(
         timeoutMs,
+        signal,
         async (abortSignal) => {
           session.exec = await this.client.getContainer(id).exec({
             Cmd: command,
@@ -247,6 +251,17 @@ export class DockerEngine {
       session.socket?.destroy();
       if (error instanceof ExecDeadlineExceeded)
         throw await this.execTimedOut(id, options, timeoutMs, mark, session.exec, collector);
+      if (error instanceof ExecAbandoned) {
+        // No exec object yet: its creation was aborted, and a start is never sent on an aborted signal.
+        const outcome = !session.exec
+          ? 'before it started'
+          : (await this.reap(id, session.exec, mark, options.user))
+            ? 'and was killed'
+            : 'and could not be confirmed killed';
+        this.logger.log(`Command ${JSON.stringify(command)} in container ${id} was abandoned by its caller ${outcome}`);
+        signal?.throwIfAborted();
+        throw error;
+      }
       if (error instanceof StreamDemuxError) {
         const message = `Docker engine sent an unreadable exec stream: ${error.message}`;
         throw new DomainError(ErrorCode.EngineRejected, message, { containerId: id });

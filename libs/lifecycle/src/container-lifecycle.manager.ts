@@ -159,9 +159,10 @@ export class ContainerLifecycleManager {
     });
   }
 
-  async exec(id: string, options: ExecOptions): Promise<ExecResult> {
+  /** `signal`: the caller gave up (its client hung up); the engine then kills the command, as on a timeout. */
+  async exec(id: string, options: ExecOptions, signal?: AbortSignal): Promise<ExecResult> {
     const record = await this.requireState(id, [ContainerState.Running], 'run a command');
-    return this.engine.exec(record.engineId!, options);
+    return this.engine.exec(record.engineId!, options, signal);
   }
 
   async logs(id: string, options: LogsOptions): Promise<LogsResult> {

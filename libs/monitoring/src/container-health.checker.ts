@@ -1,10 +1,18 @@
-import { AppConfig, DomainError, ErrorCode, mapConcurrently, withDeadline } from '@app/common';
+import { AppConfig, ContainerState, DomainError, ErrorCode, mapConcurrently, withDeadline } from '@app/common';
 import { DockerEngine } from '@app/docker';
 import { ContainerLifecycleManager, EngineStateSync } from '@app/lifecycle';
 import { ContainerRecordEntity } from '@app/persistence';
 import { Injectable, Logger } from '@nestjs/common';
 import { LatestUsageStore } from './latest-usage.store';
 import { runningContainers } from './running-containers';
+
+/** States an operation passes through; a record found in one long after is an interrupted operation. */
+const INTERRUPTIBLE = [
+  ContainerState.Creating,
+  ContainerState.Starting,
+  ContainerState.Stopping,
+  ContainerState.Removing,
+];
 
 export interface HealthRound {
   engineAnswers: boolean;
@@ -38,12 +46,31 @@ export class ContainerHealthChecker {
     const outcomes = await mapConcurrently(running, this.config.monitoring.healthConcurrency, (record) =>
       this.check(record),
     );
+    const settled = await this.settleInterrupted();
     return {
       engineAnswers: true,
       checked: running.length,
-      corrected: outcomes.filter((outcome) => outcome === 'corrected').length,
+      corrected: outcomes.filter((outcome) => outcome === 'corrected').length + settled,
       unhealthy: outcomes.filter((outcome) => outcome === 'unhealthy').length,
     };
+  }
+
+  /**
+   * Records left half-way (STARTING, STOPPING...) for longer than a health interval: an operation whose last write
+   * failed (the database away at that moment) leaves one, and no engine event will come for it again. Settled from
+   * the engine under the container's lock, so an operation still under way is simply waited for.
+   */
+  private async settleInterrupted(): Promise<number> {
+    const cutoff = Date.now() - this.config.monitoring.healthIntervalMs;
+    const { items } = await this.lifecycle.list({ state: INTERRUPTIBLE }, { limit: 500, offset: 0 });
+    let settled = 0;
+    for (const record of items.filter((r) => r.stateChangedAt.getTime() < cutoff)) {
+      if (await this.stateSync.reconcile(record.id).catch(() => false)) {
+        settled++;
+        this.logger.warn(`Container ${record.name} was left ${record.state}; settled from the engine`);
+      }
+    }
+    return settled;
   }
 
   private async engineAnswers(): Promise<boolean> {

@@ -76,12 +76,16 @@ export class JobDispatcher implements OnApplicationBootstrap, OnApplicationShutd
         if (!job) break;
         this.transitions.announce(job, JobState.Queued, 'claimed by the dispatcher');
         this.inFlight.add(job.id);
-        const task = this.provisioner.provision(job).finally(() => {
-          this.inFlight.delete(job.id);
-          this.provisioning.delete(task);
-          // A retry re-queued the job, or a failure freed its slot: look again.
-          this.kick();
-        });
+        const task = this.provisioner
+          .provision(job)
+          // A failure even to record the failure (the database away): the stale sweep takes the job up later.
+          .catch((error: unknown) => this.logger.error(`Provisioning job ${job.id} failed: ${messageOf(error)}`))
+          .finally(() => {
+            this.inFlight.delete(job.id);
+            this.provisioning.delete(task);
+            // A retry re-queued the job, or a failure freed its slot: look again.
+            this.kick();
+          });
         this.provisioning.add(task);
       }
     } while (this.kickedWhileDraining);

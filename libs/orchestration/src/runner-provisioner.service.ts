@@ -77,6 +77,7 @@ export class RunnerProvisioner {
           this.logger.warn(`Container ${containerId} could not be removed: ${messageOf(error)}`),
         );
     }
+    // release() logs its own failures and never throws.
     if (runnerId) await this.registrations.release(runnerId, why);
   }
 

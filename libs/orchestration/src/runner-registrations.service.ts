@@ -65,9 +65,9 @@ export class RunnerRegistrations {
    * offline. Never throws: a registration GitHub still lists is logged and retried at the next release.
    */
   async release(runnerId: string, why: string): Promise<void> {
-    const runner = await this.runners.findById(runnerId);
-    if (!runner || runner.deregisteredAt) return;
     try {
+      const runner = await this.runners.findById(runnerId);
+      if (!runner || runner.deregisteredAt) return;
       const result = await this.registry.deregister(this.scopeOfRunner(runner), {
         githubRunnerId: runner.githubRunnerId === null ? null : Number(runner.githubRunnerId),
         name: runner.name,
@@ -82,7 +82,7 @@ export class RunnerRegistrations {
       );
     } catch (error) {
       this.logger.warn(
-        `Runner ${runner.name} could not be removed from GitHub (${why}): ${error instanceof Error ? error.message : String(error)}`,
+        `Runner ${runnerId} could not be released (${why}): ${error instanceof Error ? error.message : String(error)}`,
       );
     }
   }

@@ -1,9 +1,13 @@
 import { AppConfig, ContainerState, JobState } from '@app/common';
 import { ContainerRecordEntity, ContainerRecordRepository, JobEntity, JobRepository } from '@app/persistence';
+import { ContainerLifecycleManager } from '@app/lifecycle';
 import { Injectable, Logger } from '@nestjs/common';
 import { JobSettlement } from './job-settlement.service';
 import { JobTransitions } from './job-transitions.service';
 import { RunnerRegistrations } from './runner-registrations.service';
+
+/** A container in these states never ran its runner. */
+const NEVER_STARTED: ReadonlySet<ContainerState> = new Set([ContainerState.Creating, ContainerState.Created]);
 
 /**
  * Repairs jobs whose news was lost: a replica that died while making a runner leaves its job ASSIGNED, and a
@@ -21,6 +25,7 @@ export class StaleJobSweeper {
     private readonly transitions: JobTransitions,
     private readonly settlement: JobSettlement,
     private readonly registrations: RunnerRegistrations,
+    private readonly lifecycle: ContainerLifecycleManager,
   ) {}
 
   async sweep(isProvisioningHere: (jobId: string) => boolean): Promise<void> {
@@ -48,7 +53,14 @@ export class StaleJobSweeper {
 
   private async recoverAssigned(job: JobEntity): Promise<void> {
     const container = await this.containerOf(job);
-    if (container && container.state !== ContainerState.Removed) {
+    if (container && NEVER_STARTED.has(container.state)) {
+      // Made but never started: nothing ran, so the job starts over with a runner of its own.
+      await this.lifecycle
+        .remove(container.id, { force: true }, 'orchestrator', 'runner withdrawn: its job is queued again')
+        .catch((error: unknown) =>
+          this.logger.warn(`Container ${container.id} could not be removed: ${String(error)}`),
+        );
+    } else if (container && container.state !== ContainerState.Removed) {
       // The runner got as far as a container: carry on from what the engine says it did.
       this.logger.warn(`Job ${job.id} was left ASSIGNED with container ${container.id}; taking it as started`);
       await this.transitions.move(job.id, {

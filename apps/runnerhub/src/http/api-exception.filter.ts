@@ -1,5 +1,5 @@
-import { DomainError, ErrorCode } from '@app/common';
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { AppConfig, DomainError, ErrorCode } from '@app/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger, Optional } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { ApiErrorCode, HttpErrorCode, statusOfDomainError } from './api-error-code';
@@ -45,6 +45,12 @@ const DATABASE_SQLSTATES = new Set(['08000', '08001', '08003', '08006', '57P01',
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('Http');
+  /** Where PostgreSQL listens, to recognise node-postgres's bare socket errors when it cannot be reached. */
+  private readonly databasePort: number | null;
+
+  constructor(@Optional() config?: AppConfig) {
+    this.databasePort = config?.database.kind === 'postgres' ? Number(new URL(config.database.url).port || 5432) : null;
+  }
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -71,6 +77,10 @@ export class ApiExceptionFilter implements ExceptionFilter {
       success: false,
       error: { code: body.code, message: body.message, details: body.details },
     });
+  }
+
+  private isDatabaseSocketError(exception: unknown): boolean {
+    return this.databasePort !== null && socketErrorPort(exception) === this.databasePort;
   }
 
   private describe(exception: unknown, request: Request & { id?: string }): ErrorBody {
@@ -115,7 +125,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
     }
     const parserFailure = bodyParserFailure(exception);
     if (parserFailure) return parserFailure;
-    if (isDatabaseUnavailable(exception)) {
+    if (isDatabaseUnavailable(exception) || this.isDatabaseSocketError(exception)) {
       return {
         status: HttpStatus.SERVICE_UNAVAILABLE,
         code: ErrorCode.DatabaseUnavailable,
@@ -130,6 +140,21 @@ export class ApiExceptionFilter implements ExceptionFilter {
       details: { requestId: request.id ?? null },
     };
   }
+}
+
+/**
+ * node-postgres reports a refused or dropped connection as a bare socket error (`connect ECONNREFUSED 127.0.0.1:5432`)
+ * with nothing naming the database but the port it tried.
+ */
+function socketErrorPort(exception: unknown): number | null {
+  // Not `instanceof Error`: socket errors are made by Node's own realm, which is not always the caller's (Jest).
+  if (typeof exception !== 'object' || exception === null) return null;
+  const { code, port } = exception as { code?: unknown; port?: unknown };
+  return typeof code === 'string' &&
+    /^E(CONNREFUSED|CONNRESET|TIMEDOUT|PIPE|HOSTUNREACH)$/.test(code) &&
+    typeof port === 'number'
+    ? port
+    : null;
 }
 
 function isHealthReport(exception: unknown): exception is HttpException {

@@ -2,8 +2,11 @@ import { AppConfig, ContainerState } from '@app/common';
 import { ContainerLifecycleManager } from '@app/lifecycle';
 import { LatestUsageStore, UsageSampler } from '@app/monitoring';
 import type { ContainerRecordEntity } from '@app/persistence';
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { HttpErrorCode } from '../api-error-code';
+import { ApiHttpError } from '../api-http.error';
 import { ApiEnvelope, ApiFailures } from '../api-responses.decorator';
 import { Actor, Audited, CurrentActor, RequireRole } from '../auth/auth.decorators';
 import { assertRole } from '../auth/roles.policy';
@@ -182,15 +185,27 @@ export class ContainersController {
   async execInContainer(
     @Param('id', ContainerIdPipe) id: string,
     @Body() body: ExecInContainerDto,
+    @Req() request: Request,
   ): Promise<ExecResultDto> {
-    const result = await this.manager.exec(id, {
-      command: body.command,
-      user: body.user,
-      workingDir: body.workingDir,
-      env: body.env,
-      timeoutMs: body.timeoutMs,
-    });
-    return toExecResultDto(result);
+    // The engine keeps an exec running after its own connection closes, so a client's hang-up has to be passed
+    // down explicitly, or its command runs on for up to timeoutMs with this handler waiting for it.
+    const hangUp = watchForHangUp(request);
+    try {
+      const result = await this.manager.exec(
+        id,
+        {
+          command: body.command,
+          user: body.user,
+          workingDir: body.workingDir,
+          env: body.env,
+          timeoutMs: body.timeoutMs,
+        },
+        hangUp.signal,
+      );
+      return toExecResultDto(result);
+    } finally {
+      hangUp.release();
+    }
   }
 
   @Get(':id/stats')
@@ -219,6 +234,8 @@ export class ContainersController {
     @Param('id', ContainerIdPipe) id: string,
     @Query() query: ContainerLogsQueryDto,
   ): Promise<ContainerLogsDto> {
+    // No hang-up watch here, unlike exec: the logs are one read (follow: false) that ends by itself within the
+    // engine call's deadline, and cutting it short would only report a healthy engine call as failed.
     const result = await this.manager.logs(id, { tail: query.tail ?? 100, timestamps: query.timestamps ?? false });
     return toContainerLogsDto(result);
   }
@@ -231,4 +248,25 @@ export class ContainersController {
   async listContainerEvents(@Param('id', ContainerIdPipe) id: string): Promise<ContainerTransitionDto[]> {
     return (await this.manager.history(id)).map(toContainerTransitionDto);
   }
+}
+
+/**
+ * A signal that aborts when the client hangs up before its answer was sent, and a release() that stops watching.
+ * It watches the response, not the request: since Node 16 a request's 'close' fires once its body has been read,
+ * while the client is still waiting. The abort reason is what the engine rethrows; nobody receives it, but the audit
+ * row records it (499 being the usual "client closed the request" status).
+ */
+function watchForHangUp(request: Request): { signal: AbortSignal; release(): void } {
+  const controller = new AbortController();
+  const response = request.res!;
+  const onClose = () => {
+    if (response.writableFinished) return;
+    controller.abort(
+      new ApiHttpError(499, HttpErrorCode.MalformedRequest, 'The client closed the connection before the answer'),
+    );
+  };
+  // The client may have gone while guards, pipes or the database ran: 'close' would not fire again.
+  if (response.destroyed) onClose();
+  else response.once('close', onClose);
+  return { signal: controller.signal, release: () => response.off('close', onClose) };
 }
