@@ -1,10 +1,9 @@
 import { AppConfig, ContainerState, MANAGED_SELECTOR } from '@app/common';
 import { DockerEngine } from '@app/docker';
-import { ContainerRecordEntity, ContainerRecordRepository, JobRepository } from '@app/persistence';
+import { ContainerRecordRepository, JobRepository } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { CleanupInput } from './cleanup-policies';
 
-const PAGE_SIZE = 500;
 const OPEN_STATES = Object.values(ContainerState).filter((state) => state !== ContainerState.Removed);
 
 /**
@@ -23,7 +22,7 @@ export class CleanupInventory {
 
   async take(now = new Date()): Promise<CleanupInput> {
     const [records, engineContainers] = await Promise.all([
-      this.openRecords(),
+      this.records.findInStates(OPEN_STATES),
       this.engine.listByLabel(MANAGED_SELECTOR, { all: true }),
     ]);
     const jobIds = [...new Set(records.map((record) => record.jobId).filter((id): id is string => id !== null))];
@@ -42,14 +41,5 @@ export class CleanupInventory {
       now,
       settings: { completedGraceMs, preserveFailed, failedRetentionMs, orphanAgeMs, stoppedAgeMs, stuckAfterMs },
     };
-  }
-
-  private async openRecords(): Promise<ContainerRecordEntity[]> {
-    const all: ContainerRecordEntity[] = [];
-    for (let offset = 0; ; offset += PAGE_SIZE) {
-      const { items, total } = await this.records.list({ state: OPEN_STATES }, { limit: PAGE_SIZE, offset });
-      all.push(...items);
-      if (items.length < PAGE_SIZE || all.length >= total) return all;
-    }
   }
 }

@@ -1,4 +1,4 @@
-import { AppConfig, JobState } from '@app/common';
+import { AppConfig, errorMessage, JobState } from '@app/common';
 import { JobRepository } from '@app/persistence';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
@@ -56,7 +56,7 @@ export class JobDispatcher implements OnApplicationBootstrap, OnApplicationShutd
       return;
     }
     this.draining = this.drain()
-      .catch((error: unknown) => this.logger.error(`Dispatching failed: ${messageOf(error)}`))
+      .catch((error: unknown) => this.logger.error(`Dispatching failed: ${errorMessage(error)}`))
       .finally(() => {
         this.draining = null;
       });
@@ -79,7 +79,7 @@ export class JobDispatcher implements OnApplicationBootstrap, OnApplicationShutd
         const task = this.provisioner
           .provision(job)
           // A failure even to record the failure (the database away): the stale sweep takes the job up later.
-          .catch((error: unknown) => this.logger.error(`Provisioning job ${job.id} failed: ${messageOf(error)}`))
+          .catch((error: unknown) => this.logger.error(`Provisioning job ${job.id} failed: ${errorMessage(error)}`))
           .finally(() => {
             this.inFlight.delete(job.id);
             this.provisioning.delete(task);
@@ -97,7 +97,7 @@ export class JobDispatcher implements OnApplicationBootstrap, OnApplicationShutd
     try {
       await this.sweeper.sweep((jobId) => this.isProvisioning(jobId));
     } catch (error) {
-      this.logger.warn(`Sweeping jobs failed: ${messageOf(error)}`);
+      this.logger.warn(`Sweeping jobs failed: ${errorMessage(error)}`);
     }
     this.kick();
   }
@@ -122,8 +122,4 @@ export class JobDispatcher implements OnApplicationBootstrap, OnApplicationShutd
     if (kind === 'interval' && this.scheduler.doesExist('interval', name)) this.scheduler.deleteInterval(name);
     if (kind === 'timeout' && this.scheduler.doesExist('timeout', name)) this.scheduler.deleteTimeout(name);
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

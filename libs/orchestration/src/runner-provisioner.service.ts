@@ -1,4 +1,4 @@
-import { JobState } from '@app/common';
+import { errorMessage, JobState } from '@app/common';
 import { ContainerLifecycleManager } from '@app/lifecycle';
 import { JobEntity, RunnerStatus } from '@app/persistence';
 import { Injectable, Logger } from '@nestjs/common';
@@ -74,7 +74,7 @@ export class RunnerProvisioner {
       await this.lifecycle
         .remove(containerId, { force: true }, ORCHESTRATOR_ACTOR, `runner withdrawn: ${why}`)
         .catch((error: unknown) =>
-          this.logger.warn(`Container ${containerId} could not be removed: ${messageOf(error)}`),
+          this.logger.warn(`Container ${containerId} could not be removed: ${errorMessage(error)}`),
         );
     }
     // release() logs its own failures and never throws.
@@ -101,8 +101,4 @@ export class RunnerProvisioner {
       });
     }
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

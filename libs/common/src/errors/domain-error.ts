@@ -21,3 +21,8 @@ export class DomainError extends Error {
     return error instanceof DomainError && (code === undefined || error.code === code);
   }
 }
+
+/** The message of anything thrown, for a log line. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
