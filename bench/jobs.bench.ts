@@ -19,6 +19,7 @@ import Dockerode from 'dockerode';
 import { createApp } from '../apps/runnerhub/src/bootstrap';
 import { FakeGitHub } from '../test/support/fake-github';
 import { benchDatabaseEnv, forEachLimited, median, percentile, rawCreateOptions, report, round } from './support';
+import { CUSTOM_STANDIN_ENV } from '../test/support/test-env';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 50);
 const BURST_LIMIT = 10;
@@ -38,6 +39,7 @@ async function main() {
     GITHUB_API_URL: github.url,
     GITHUB_TOKEN: TOKEN,
     RUNNER_IMAGE,
+    ...CUSTOM_STANDIN_ENV,
     RUNNER_MEMORY_MB: '64',
     MAX_CONCURRENT_CONTAINERS: String(BURST_LIMIT),
     RATE_LIMIT_MUTATIONS_PER_MINUTE: '100000',

@@ -20,6 +20,7 @@ import autocannon from 'autocannon';
 import Dockerode from 'dockerode';
 import { FakeGitHub } from '../test/support/fake-github';
 import { benchDatabaseEnv, report, round } from './support';
+import { CUSTOM_STANDIN_ENV } from '../test/support/test-env';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 60);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 10);
@@ -64,6 +65,7 @@ async function main() {
     GITHUB_API_URL: github.url,
     GITHUB_TOKEN: TOKEN,
     RUNNER_IMAGE,
+    ...CUSTOM_STANDIN_ENV,
     RUNNER_MEMORY_MB: '64',
     MAX_CONCURRENT_CONTAINERS: String(MAX_CONTAINERS),
     RATE_LIMIT_MUTATIONS_PER_MINUTE: '100000',

@@ -8,10 +8,17 @@ export const BENCH_IMAGE = process.env.TEST_IMAGE ?? 'runnerhub-test/busybox:1';
 export const BENCH_LABEL = 'runnerhub.bench';
 
 /** A throw-away embedded database, or BENCH_DATABASE_URL's PostgreSQL when set. */
+/**
+ * The database of a benchmark's service (SQLite in a temp dir, or BENCH_DATABASE_URL), and no pull of the default
+ * runner image at start: benchmarks reach no registry but the local one.
+ */
 export function benchDatabaseEnv(): { env: Record<string, string>; dispose(): void } {
-  if (process.env.BENCH_DATABASE_URL) return { env: { DATABASE_URL: process.env.BENCH_DATABASE_URL }, dispose() {} };
+  const offline = { RUNNER_IMAGE_PREPULL: 'false' };
+  if (process.env.BENCH_DATABASE_URL) {
+    return { env: { ...offline, DATABASE_URL: process.env.BENCH_DATABASE_URL }, dispose() {} };
+  }
   const dir = mkdtempSync(join(tmpdir(), 'runnerhub-bench-'));
-  return { env: { RUNNERHUB_DATA_DIR: dir }, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+  return { env: { ...offline, RUNNERHUB_DATA_DIR: dir }, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 export function median(values: number[]): number {

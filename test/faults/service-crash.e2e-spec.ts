@@ -6,7 +6,7 @@ import { removeLabelled } from '../support/engine-cli';
 import { FakeGitHub } from '../support/fake-github';
 import { GITHUB_TOKEN } from '../support/orchestration-suite';
 import { ServiceProcess } from '../support/service-process';
-import { TEST_RUNNER_IMAGE } from '../support/test-env';
+import { CUSTOM_STANDIN_ENV, TEST_RUNNER_IMAGE } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 
 type Job = { id: string; state: string; attempts: number };
@@ -26,6 +26,7 @@ describe.each(testDatabaseKinds())('the service killed with SIGKILL in the middl
       GITHUB_API_URL: github.url,
       GITHUB_TOKEN,
       RUNNER_IMAGE: TEST_RUNNER_IMAGE,
+      ...CUSTOM_STANDIN_ENV,
       RUNNER_MEMORY_MB: '64',
       MAX_CONCURRENT_CONTAINERS: '5',
       DISPATCH_INTERVAL_MS: '250',

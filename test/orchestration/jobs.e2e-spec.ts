@@ -55,7 +55,8 @@ describe.each(testDatabaseKinds())('jobs end to end on %s', (kind) => {
     const env: Record<string, string> = Object.fromEntries(
       container.Config.Env.map((line) => line.split(/=(.*)/s).slice(0, 2)),
     );
-    expect(env).toMatchObject({ EPHEMERAL: 'true', REPO_URL: `https://github.com/${suite.repository}` });
+    // The busybox stand-in is a `custom` family image: the common variables and the JIT config where it reads it.
+    expect(env).toMatchObject({ REPO_URL: `https://github.com/${suite.repository}`, LABELS: LABELS.join(',') });
     expect(env.RUNNER_JITCONFIG).toEqual(expect.any(String));
     const registered = suite.github.runners().find((runner) => runner.name === env.RUNNER_NAME);
     expect(registered).toMatchObject({ registeredWith: 'jit', labels: expect.arrayContaining(LABELS) });
@@ -119,9 +120,31 @@ describe.each(testDatabaseKinds())('jobs end to end on %s', (kind) => {
     const jobId = first.body.data.jobId!;
     expect(fromGitHub[0]).toMatchObject({ id: jobId, githubRunId: String(githubJobId + 1) });
 
-    await suite.waitForJob(jobId, ['running', 'completed']);
-    const progress = await deliver({ ...payload, action: 'in_progress' });
+    // A GitHub job waits, assigned, until GitHub reports it in progress on a runner: GitHub decides which.
+    const assigned = await waitFor(
+      async () => {
+        const job = await suite.waitForJob(jobId, ['assigned']);
+        return job.containerId ? job : null;
+      },
+      { timeoutMs: 30_000, description: 'the webhook job to have a runner container' },
+    );
+    expect(assigned).toMatchObject({ resultSource: 'github', profile: 'strict', githubRunnerName: null });
+    const runnerName = suite.github
+      .runners()
+      .find((runner) => runner.name.startsWith(`runnerhub-${jobId.slice(0, 8)}`))!.name;
+    const progress = await deliver(
+      workflowJobPayload({
+        action: 'in_progress',
+        jobId: githubJobId,
+        runId: githubJobId + 1,
+        repository: suite.repository,
+        labels: LABELS,
+        runnerName,
+        runnerId: 1,
+      }),
+    );
     expect(progress.body.data).toMatchObject({ outcome: 'updated', jobId });
+    expect(await suite.waitForJob(jobId, ['running'])).toMatchObject({ githubRunnerName: runnerName });
     const completion = workflowJobPayload({
       action: 'completed',
       jobId: githubJobId,
@@ -129,10 +152,11 @@ describe.each(testDatabaseKinds())('jobs end to end on %s', (kind) => {
       repository: suite.repository,
       labels: LABELS,
       conclusion: 'success',
+      runnerName,
     });
     expect((await deliver(completion)).body.data).toMatchObject({ outcome: 'updated', jobId });
     const done = await suite.waitForJob(jobId, ['completed', 'failed']);
-    expect(done).toMatchObject({ state: 'completed', conclusion: 'success' });
+    expect(done).toMatchObject({ state: 'completed', conclusion: 'success', resultSource: 'github' });
   });
 
   it('refuses a delivery whose signature does not match, and queues nothing', async () => {

@@ -10,7 +10,15 @@ export async function startTestApp(
   database: TestDatabase,
   env: Record<string, string> = {},
 ): Promise<{ app: INestApplication; baseUrl: string }> {
-  const config = loadAppConfig({ NODE_ENV: 'test', PORT: '0', LOG_LEVEL: 'warn', ...database.env, ...env });
+  // No pull of the default runner image at start: tests reach no registry but the local one they start themselves.
+  const config = loadAppConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    RUNNER_IMAGE_PREPULL: 'false',
+    ...database.env,
+    ...env,
+  });
   const app = await createApp(config);
   await app.listen(0, '127.0.0.1');
   const address = (app.getHttpServer() as Server).address() as AddressInfo;

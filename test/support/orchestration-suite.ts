@@ -7,7 +7,7 @@ import { startTestApp } from './app';
 import { createTestDatabase, TestDatabase } from './databases';
 import { docker, removeLabelled } from './engine-cli';
 import { FakeGitHub } from './fake-github';
-import { TEST_RUNNER_IMAGE } from './test-env';
+import { CUSTOM_STANDIN_ENV, TEST_RUNNER_IMAGE } from './test-env';
 import { waitFor } from './wait-for';
 
 export const GITHUB_TOKEN = 'ghp_orchestration_suite_token_0123456789';
@@ -53,6 +53,7 @@ export async function startOrchestrationSuite(
     GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
     GITHUB_TIMEOUT_MS: '1000',
     RUNNER_IMAGE: TEST_RUNNER_IMAGE,
+    ...CUSTOM_STANDIN_ENV,
     RUNNER_LABELS: 'self-hosted,linux,x64',
     RUNNER_MEMORY_MB: '64',
     RUNNER_CPU_SHARES: '512',

@@ -74,6 +74,8 @@ export class ServiceProcess {
         env: {
           ...process.env,
           NODE_ENV: 'test',
+          // Tests reach no registry but the local one they start themselves.
+          RUNNER_IMAGE_PREPULL: 'false',
           LOG_LEVEL: 'warn',
           LOG_FORMAT: 'json',
           ...this.env,

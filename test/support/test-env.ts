@@ -11,3 +11,16 @@ export const TEST_LABEL = 'runnerhub.test';
 
 /** PostgreSQL for the suites that run on both databases; unset means SQLite only (CI sets it and requires it). */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;
+
+/**
+ * The busybox runner stand-ins above are images of RunnerHub's `custom` family: they read the JIT config from
+ * RUNNER_JITCONFIG (or a token from RUNNER_TOKEN), run their CMD, "run one job" and exit with their code, which is
+ * what settles a job queued through the API (exit-code semantics). They exist only on the engine, so never pulled.
+ * The real-contract stand-ins (scripts/build-runner-standins.sh) are what the GitHub job suites use.
+ */
+export const CUSTOM_STANDIN_ENV: Readonly<Record<string, string>> = {
+  RUNNER_IMAGE_FAMILY: 'custom',
+  RUNNER_CUSTOM_JIT_ENV: 'RUNNER_JITCONFIG',
+  RUNNER_CUSTOM_TOKEN_ENV: 'RUNNER_TOKEN',
+  RUNNER_IMAGE_PULL: 'never',
+};

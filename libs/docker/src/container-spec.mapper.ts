@@ -30,6 +30,12 @@ export function toCreateOptions(spec: EngineContainerSpec): Dockerode.ContainerC
   if (spec.cmd !== undefined && (!Array.isArray(spec.cmd) || spec.cmd.some((arg) => typeof arg !== 'string'))) {
     problems.push('cmd must be an array of strings');
   }
+  if (
+    spec.entrypoint !== undefined &&
+    (!Array.isArray(spec.entrypoint) || spec.entrypoint.some((arg) => typeof arg !== 'string'))
+  ) {
+    problems.push('entrypoint must be an array of strings');
+  }
   // The type already says false; this guards callers that build the spec from untyped input.
   if ((spec.hostConfig as { Privileged?: unknown }).Privileged === true) {
     problems.push('hostConfig.Privileged must be false: RunnerHub never runs privileged containers');
@@ -49,6 +55,7 @@ export function toCreateOptions(spec: EngineContainerSpec): Dockerode.ContainerC
     name: spec.name,
     Image: spec.image,
     Cmd: spec.cmd,
+    ...(spec.entrypoint !== undefined ? { Entrypoint: spec.entrypoint } : {}),
     Env: spec.env,
     Labels: spec.labels,
     User: spec.user,

@@ -15,6 +15,11 @@ export interface DockerEngineOptions {
   statsBaselineCapacity: number;
   /** Deadline for killing what a timed-out exec left running, and for reading an exec's exit code. */
   execCleanupTimeoutMs: number;
+  /**
+   * Deadline for one image pull, stream read to its end (ImagePuller). A runner image is about 1 GB: long enough for
+   * that on a slow link, short enough that a registry which stalls mid-pull does not hold a job for ever.
+   */
+  pullTimeoutMs: number;
 }
 
 export const DEFAULT_DOCKER_ENGINE_OPTIONS: DockerEngineOptions = {
@@ -23,6 +28,7 @@ export const DEFAULT_DOCKER_ENGINE_OPTIONS: DockerEngineOptions = {
   statsBaselineMaxAgeMs: 120_000,
   statsBaselineCapacity: 1_024,
   execCleanupTimeoutMs: 5_000,
+  pullTimeoutMs: 600_000,
 };
 
 export interface EngineEventStreamOptions {

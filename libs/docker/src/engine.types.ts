@@ -51,6 +51,56 @@ export interface HostConfigSpec {
   /** Never true: a privileged runner owns the host. The type and a runtime check both refuse it. */
   Privileged?: false;
   Binds?: string[];
+  /**
+   * Named volumes only: a volume is created and labelled by RunnerHub and holds nothing of the host. Host paths go
+   * through Binds, which the spec builder checks against the allowed list; a bind mount here is refused.
+   */
+  Mounts?: VolumeMountSpec[];
+}
+
+/** A named volume mounted into a container, in the engine's spelling (HostConfig.Mounts). */
+export interface VolumeMountSpec {
+  Type: 'volume';
+  /** The volume's name. */
+  Source: string;
+  /** Absolute path inside the container. */
+  Target: string;
+  ReadOnly?: boolean;
+  /**
+   * NoCopy true: an empty volume is not filled with what the image holds at Target. The engine's default (copy) is
+   * what fills a fresh volume from the first container that mounts it.
+   */
+  VolumeOptions?: { NoCopy?: boolean };
+}
+
+/**
+ * The one container RunnerHub may run privileged: a job's own Docker daemon (the `docker` runner profile), which
+ * needs to mount, make namespaces and cgroups for the containers it runs. It is its own type and goes through its
+ * own engine call (DockerEngine.createDaemonSidecar), so that a runner spec can never carry `Privileged: true`.
+ */
+export interface DaemonSidecarHostConfig extends Omit<HostConfigSpec, 'Privileged'> {
+  Privileged?: boolean;
+}
+
+export interface DaemonSidecarSpec extends Omit<EngineContainerSpec, 'hostConfig'> {
+  hostConfig: DaemonSidecarHostConfig;
+}
+
+/** The label value a daemon sidecar must carry under `runnerhub.type`; the privileged path refuses anything else. */
+export const DAEMON_SIDECAR_TYPE = 'dind';
+
+/** A volume as the engine lists it. */
+export interface VolumeSummary {
+  name: string;
+  driver: string;
+  labels: Record<string, string>;
+  /** Null when the engine does not say. */
+  created: Date | null;
+}
+
+export interface RemoveVolumeResult {
+  /** True when there was no such volume (engine 404), which is not a failure. */
+  alreadyGone: boolean;
 }
 
 /** Everything RunnerHub asks the engine for when it creates a container. */
@@ -58,6 +108,8 @@ export interface EngineContainerSpec {
   name: string;
   image: string;
   cmd?: string[];
+  /** Replaces the image's ENTRYPOINT; unset keeps it. */
+  entrypoint?: string[];
   env?: string[];
   labels: Record<string, string>;
   user?: string;

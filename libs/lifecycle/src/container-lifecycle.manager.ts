@@ -69,7 +69,9 @@ export class ContainerLifecycleManager {
           // Env names only: values may be runner tokens, and the database never sees them.
           spec: {
             image: config.image,
+            ...(config.imageDigest ? { imageDigest: config.imageDigest } : {}),
             command: config.command,
+            entrypoint: config.entrypoint,
             envNames: Object.keys(config.env ?? {}),
             labels: config.labels ?? {},
             user: config.user,

@@ -1,9 +1,15 @@
+import type { RunnerProfileName } from '@app/common';
+
 /** What to run: the image and how to run it. `env` values may be secrets: they go to the engine and nowhere else. */
 export interface ContainerConfig {
   image: string;
+  /** The digest the image was pulled at (sha256:...), kept with the record; the engine is asked for `image`. */
+  imageDigest?: string;
   env?: Record<string, string>;
   labels?: Record<string, string>;
   command?: string[];
+  /** Replaces the image's ENTRYPOINT; unset keeps it. */
+  entrypoint?: string[];
   user?: string;
   workingDir?: string;
   /** `owner/name` of the repository the job belongs to; also the `runnerhub.repository` label. */
@@ -25,6 +31,12 @@ export interface ContainerLimits {
 
 /** Options over the locked-down default profile. Anything that loosens it must be allowed in configuration. */
 export interface SecurityOptions {
+  /**
+   * A named runner profile chosen from configuration (RUNNER_PROFILES), never from an API caller: `strict` is the
+   * default profile; `standard` and `docker` drop no-new-privileges and add Docker's default capabilities back, so
+   * that `sudo` works inside the runner.
+   */
+  profile?: RunnerProfileName;
   /** Read-only root filesystem; scratch paths (`tmpfs`) are then mounted as tmpfs. */
   readOnlyRootfs?: boolean;
   /** Scratch paths for a read-only root; default /tmp and the working directory. */
@@ -38,6 +50,26 @@ export interface SecurityOptions {
   /** Host bind mounts `host:container[:ro]`; each host path must lie under SECURITY_ALLOWED_BIND_MOUNTS. */
   binds?: string[];
 }
+
+/**
+ * What `sudo` and package installs inside a runner need: Docker's default capability set (moby oci/caps/defaults.go)
+ * less MKNOD and NET_RAW, which no job step needs and which make device nodes and raw (spoofable) packets possible.
+ * The `standard` and `docker` profiles add exactly these back.
+ */
+export const DOCKER_DEFAULT_CAPABILITIES = [
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'SETGID',
+  'SETUID',
+  'SETPCAP',
+  'SETFCAP',
+  'NET_BIND_SERVICE',
+  'SYS_CHROOT',
+  'AUDIT_WRITE',
+] as const;
 
 export const DEFAULT_CPU_SHARES = 1024;
 export const DEFAULT_PIDS_LIMIT = 512;

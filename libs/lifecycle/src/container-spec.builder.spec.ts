@@ -162,4 +162,32 @@ describe(ContainerSpecBuilder.name, () => {
     );
     expect(problems).toHaveLength(4);
   });
+
+  it('gives the standard and docker profiles the capabilities sudo needs, without no-new-privileges', () => {
+    const sut = builder();
+    const strict = sut.resolve({ image: 'x/y:1' }, {}, { profile: 'strict' }).security;
+    expect(strict).toMatchObject({ profile: 'strict', capAdd: [], securityOpt: ['no-new-privileges'] });
+    for (const profile of ['standard', 'docker'] as const) {
+      const resolved = sut.resolve({ image: 'x/y:1' }, {}, { profile });
+      const spec = sut.build(identity, { image: 'x/y:1' }, resolved.limits, resolved.security);
+      expect(resolved.security.profile).toBe(profile);
+      expect(spec.hostConfig.SecurityOpt).toEqual([]);
+      expect(spec.hostConfig.CapDrop).toEqual(['ALL']);
+      expect(spec.hostConfig.CapAdd).toEqual(expect.arrayContaining(['SETUID', 'SETGID', 'CHOWN', 'DAC_OVERRIDE']));
+      expect(spec.hostConfig.CapAdd).not.toContain('NET_RAW');
+      expect(spec.hostConfig.CapAdd).not.toContain('SYS_ADMIN');
+      expect(spec.hostConfig.Privileged).toBe(false);
+    }
+  });
+
+  it('passes the command, entrypoint and user of an image family through to the engine', () => {
+    const sut = builder();
+    const request = { image: 'x/y:1', command: ['/home/runner/run.sh'], entrypoint: ['/init'], user: '1001:121' };
+    const resolved = sut.resolve(request);
+    expect(sut.build(identity, request, resolved.limits, resolved.security)).toMatchObject({
+      cmd: ['/home/runner/run.sh'],
+      entrypoint: ['/init'],
+      user: '1001:121',
+    });
+  });
 });

@@ -1,4 +1,12 @@
-import { AppConfig, DomainError, ErrorCode, RESERVED_LABELS, RunnerHubLabel } from '@app/common';
+import {
+  AppConfig,
+  DomainError,
+  ErrorCode,
+  RESERVED_LABELS,
+  RUNNER_PROFILE_NAMES,
+  RunnerHubLabel,
+  RunnerProfileName,
+} from '@app/common';
 import type { EngineContainerSpec } from '@app/docker';
 import { Injectable } from '@nestjs/common';
 import {
@@ -7,6 +15,7 @@ import {
   CPU_PERIOD_MICROSECONDS,
   DEFAULT_CPU_SHARES,
   DEFAULT_PIDS_LIMIT,
+  DOCKER_DEFAULT_CAPABILITIES,
   SecurityOptions,
 } from './container-request';
 
@@ -27,6 +36,8 @@ export interface ResolvedLimits {
 
 /** The security profile as applied, stored with the record and shown by the API. */
 export interface ResolvedSecurity {
+  /** The named profile the rest was derived from (`strict` for containers made through the API). */
+  profile: RunnerProfileName;
   capDrop: string[];
   capAdd: string[];
   securityOpt: string[];
@@ -72,6 +83,15 @@ export class ContainerSpecBuilder {
       );
     }
     const scratch = security.tmpfs ?? ['/tmp', request.workingDir ?? '/work'];
+    const profile = security.profile ?? 'strict';
+    // Profiles come from the operator's configuration, not from a caller, so they bypass the SECURITY_ALLOWED_* lists.
+    const sudoCapable = profile !== 'strict';
+    const capAdd = [
+      ...new Set([
+        ...(sudoCapable ? DOCKER_DEFAULT_CAPABILITIES : []),
+        ...(security.capAdd ?? []).map(normaliseCapability),
+      ]),
+    ];
     return {
       limits: {
         cpuShares: limits.cpuShares ?? DEFAULT_CPU_SHARES,
@@ -81,9 +101,11 @@ export class ContainerSpecBuilder {
         pidsLimit: limits.pidsLimit ?? DEFAULT_PIDS_LIMIT,
       },
       security: {
+        profile,
         capDrop: ['ALL'],
-        capAdd: (security.capAdd ?? []).map(normaliseCapability),
-        securityOpt: ['no-new-privileges', ...(security.securityOpt ?? [])],
+        capAdd,
+        // sudo is a setuid program: under no-new-privileges it cannot become root, whatever the capabilities.
+        securityOpt: [...(sudoCapable ? [] : ['no-new-privileges']), ...(security.securityOpt ?? [])],
         privileged: false,
         readOnlyRootfs: security.readOnlyRootfs ?? false,
         tmpfs: security.readOnlyRootfs ? [...new Set(scratch)] : [],
@@ -104,6 +126,7 @@ export class ContainerSpecBuilder {
       name: identity.name,
       image: request.image,
       cmd: request.command,
+      entrypoint: request.entrypoint,
       env: Object.entries(request.env ?? {}).map(([name, value]) => `${name}=${value}`),
       labels: this.labels(identity, request),
       user: request.user,
@@ -221,6 +244,9 @@ export class ContainerSpecBuilder {
       if (!path.startsWith('/') || path.includes(':')) {
         problems.push({ field: 'security.tmpfs', message: `${path} must be an absolute container path` });
       }
+    }
+    if (security.profile !== undefined && !RUNNER_PROFILE_NAMES.includes(security.profile)) {
+      problems.push({ field: 'security.profile', message: `must be one of ${RUNNER_PROFILE_NAMES.join(', ')}` });
     }
     if (security.usernsMode !== undefined && security.usernsMode !== 'host') {
       problems.push({ field: 'security.usernsMode', message: 'must be host or left unset' });

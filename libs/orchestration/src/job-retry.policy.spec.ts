@@ -24,4 +24,14 @@ describe(JobRetryPolicy.name, () => {
     expect(sut.decide(1, missing, now)).toEqual({ retry: false, reason: 'Image x is not on the engine' });
     expect(sut.decide(1, new Error('socket hang up'), now)).toMatchObject({ retry: true });
   });
+
+  it('fails a pull the registry refused at once, and retries one that could not reach the registry', () => {
+    const refused = new DomainError(ErrorCode.ImagePullFailed, 'unauthorized', { reason: 'unauthorized' });
+    const missing = new DomainError(ErrorCode.ImagePullFailed, 'manifest unknown', { reason: 'not-found' });
+    const away = new DomainError(ErrorCode.ImagePullFailed, 'connection refused', { reason: 'unreachable' });
+    expect(sut.decide(1, refused, now)).toEqual({ retry: false, reason: 'unauthorized' });
+    expect(sut.decide(1, missing, now)).toEqual({ retry: false, reason: 'manifest unknown' });
+    expect(sut.decide(1, away, now)).toMatchObject({ retry: true });
+    expect(sut.decide(3, away, now)).toEqual({ retry: false, reason: 'gave up after 3 tries: connection refused' });
+  });
 });

@@ -14,6 +14,15 @@ const PERMANENT: ReadonlySet<ErrorCode> = new Set([
 ]);
 
 /**
+ * A pull the registry refused (bad credentials, no such image) fails the same way every time; one that could not
+ * reach the registry may work a little later.
+ */
+function isPermanent(error: DomainError): boolean {
+  if (error.code === ErrorCode.ImagePullFailed) return error.details.reason !== 'unreachable';
+  return PERMANENT.has(error.code);
+}
+
+/**
  * What happens when a runner could not be started for a job: a passing failure (GitHub or the engine not answering)
  * is tried again after a back-off that doubles (JOB_RETRY_BACKOFF_MS, 2x, 4x...), up to JOB_MAX_ATTEMPTS tries in
  * all; a permanent one, or the last try, fails the job with the reason.
@@ -25,7 +34,7 @@ export class JobRetryPolicy {
   decide(attempt: number, error: unknown, now = new Date()): RetryDecision {
     const { maxAttempts, retryBackoffMs } = this.config.orchestration;
     const message = error instanceof Error ? error.message : String(error);
-    if (error instanceof DomainError && PERMANENT.has(error.code)) return { retry: false, reason: message };
+    if (error instanceof DomainError && isPermanent(error)) return { retry: false, reason: message };
     if (attempt >= maxAttempts) return { retry: false, reason: `gave up after ${attempt} tries: ${message}` };
     return {
       retry: true,

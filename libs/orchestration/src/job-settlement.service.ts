@@ -7,6 +7,7 @@ import {
   RunnerStatus,
 } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
+import { GitHubJobLedger } from './github-job.ledger';
 import { JobTransitions } from './job-transitions.service';
 import { RunnerRegistrations } from './runner-registrations.service';
 
@@ -19,9 +20,11 @@ const ENDED: ReadonlySet<ContainerState> = new Set([
 ]);
 
 /**
- * Ends a job when its ephemeral runner's container has ended: exit 0 completes it, anything else fails it with the
- * reason (`oom-killed`, the exit code, the engine's error). The container itself is left for the cleanup policies,
- * so a failed runner can still be looked at.
+ * What a runner container's end means for its job. A job from GitHub is GitHub's to settle (its `completed`
+ * webhook), so the runner's end goes to the {@link GitHubJobLedger}; real runners exit 0 whatever the job's result.
+ * A job queued through the API has no GitHub job behind it and keeps exit-code semantics: exit 0 completes it,
+ * anything else fails it with the reason (`oom-killed`, the exit code, the engine's error). The container itself is
+ * left for the cleanup policies, so a failed runner can still be looked at.
  */
 @Injectable()
 export class JobSettlement {
@@ -30,6 +33,7 @@ export class JobSettlement {
     private readonly containers: ContainerRecordRepository,
     private readonly jobs: JobRepository,
     private readonly registrations: RunnerRegistrations,
+    private readonly ledger: GitHubJobLedger,
   ) {}
 
   /** Settles the job of this container if the container has ended; returns whether it did. */
@@ -38,7 +42,13 @@ export class JobSettlement {
     if (!container?.jobId || !ENDED.has(container.state)) return false;
     // Containers made through POST /api/containers may name any job id: only the queue's own jobs are settled.
     const job = await this.jobs.findById(container.jobId);
-    if (!job || job.containerId !== container.id) return false;
+    if (!job) return false;
+    if (job.githubJobId) {
+      if (container.runnerId) await this.registrations.markStatus(container.runnerId, RunnerStatus.Offline);
+      await this.ledger.runnerEnded(container);
+      return true;
+    }
+    if (job.containerId !== container.id) return false;
     return this.settle(job.id, container);
   }
 
@@ -55,7 +65,7 @@ export class JobSettlement {
       : await this.transitions.move(jobId, {
           to: JobState.Failed,
           from: [JobState.Running],
-          changes: { finishedAt, failureReason: failureOf(container) },
+          changes: { finishedAt, failureReason: failureOf(container), failureCode: 'RUNNER_FAILED' },
           reason: failureOf(container),
         });
     if (container.runnerId) {

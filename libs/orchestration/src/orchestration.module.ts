@@ -1,3 +1,4 @@
+import { DockerModule } from '@app/docker';
 import { LifecycleModule } from '@app/lifecycle';
 import { PersistenceModule } from '@app/persistence';
 import { Module } from '@nestjs/common';
@@ -7,7 +8,11 @@ import { JobDispatcher } from './job-dispatcher.service';
 import { JobIntake } from './job-intake.service';
 import { JobRetryPolicy } from './job-retry.policy';
 import { JobSettlement } from './job-settlement.service';
+import { GitHubJobLedger } from './github-job.ledger';
 import { JobTransitions } from './job-transitions.service';
+import { RunnerImageWarmup } from './runner-image.warmup';
+import { RunnerImageFamilies } from './runner-images';
+import { RunnerProfiles } from './runner-profiles';
 import { OrchestrationEventsListener } from './orchestration-events.listener';
 import { RunnerContainerConfig } from './runner-container.config';
 import { RunnerProvisioner } from './runner-provisioner.service';
@@ -21,12 +26,16 @@ import { WorkflowJobIntake } from './workflow-job-intake.service';
  * the application.
  */
 @Module({
-  imports: [PersistenceModule, LifecycleModule, GitHubModule],
+  imports: [DockerModule, PersistenceModule, LifecycleModule, GitHubModule],
   providers: [
     JobTransitions,
     JobIntake,
     JobRetryPolicy,
     JobSettlement,
+    GitHubJobLedger,
+    RunnerProfiles,
+    RunnerImageFamilies,
+    RunnerImageWarmup,
     RunnerRegistrations,
     RunnerContainerConfig,
     RunnerProvisioner,

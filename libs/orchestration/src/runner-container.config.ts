@@ -1,43 +1,63 @@
-import { AppConfig, RunnerHubLabel } from '@app/common';
-import { ContainerConfig, ContainerLimits } from '@app/lifecycle';
+import { AppConfig, RunnerHubLabel, RunnerProfileName } from '@app/common';
+import { ContainerConfig, ContainerLimits, SecurityOptions } from '@app/lifecycle';
 import { JobEntity } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { runnerUrlOf } from './github';
+import { RunnerImageFamilies } from './runner-images';
 import { RegisteredRunner } from './runner-registrations.service';
 
+export interface RunnerContainerRequest {
+  config: ContainerConfig;
+  limits: ContainerLimits;
+  security: SecurityOptions;
+}
+
 /**
- * The container of an ephemeral runner, in the environment the common runner images read (myoung34/github-runner
- * and images like it): RUNNER_NAME, REPO_URL, LABELS, EPHEMERAL, and either RUNNER_JITCONFIG (a just-in-time
- * configuration, for `run.sh --jitconfig`) or RUNNER_TOKEN (a registration token, for `config.sh --token`).
+ * The container of an ephemeral runner: the image family's contract (command, user, the variables its credentials
+ * go in), the job's security profile, and the runner limits. A runner's threads count against the pids limit (the
+ * .NET listener alone starts dozens), hence RUNNER_PIDS_LIMIT rather than the API's default of 512.
  */
 @Injectable()
 export class RunnerContainerConfig {
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    private readonly families: RunnerImageFamilies,
+  ) {}
 
   build(
     job: JobEntity,
-    { runner, scope, credentials }: RegisteredRunner,
-  ): { config: ContainerConfig; limits: ContainerLimits } {
-    const env: Record<string, string> = {
-      RUNNER_NAME: runner.name,
-      REPO_URL: runnerUrlOf(this.config.github.apiUrl, scope),
-      LABELS: runner.labels.join(','),
-      EPHEMERAL: 'true',
-      RUNNER_SCOPE: scope.kind === 'organization' ? 'org' : 'repo',
-      ...(scope.kind === 'organization' ? { ORG_NAME: scope.org } : {}),
-      ...(credentials.kind === 'jit'
-        ? { RUNNER_JITCONFIG: credentials.encodedJitConfig }
-        : { RUNNER_TOKEN: credentials.token }),
-    };
+    registered: RegisteredRunner,
+    image: { ref: string; digest: string | null },
+    profile: RunnerProfileName,
+  ): RunnerContainerRequest {
+    const runnerUrl = runnerUrlOf(this.config.github.apiUrl, registered.scope);
+    const launch = this.families.current.launch({
+      runner: registered.runner,
+      scope: registered.scope,
+      credentials: registered.credentials,
+      runnerUrl,
+      githubHost: githubHostOf(runnerUrl),
+    });
     return {
       config: {
-        image: job.image ?? this.config.runnerImage,
-        env,
+        image: image.ref,
+        ...(image.digest ? { imageDigest: image.digest } : {}),
+        command: launch.command,
+        entrypoint: launch.entrypoint,
+        user: launch.user,
+        env: launch.env,
         repository: job.repository,
         type: 'ephemeral',
         labels: { [RunnerHubLabel.Job]: job.id },
       },
-      limits: { ...this.config.orchestration.runnerLimits },
+      limits: { ...this.config.orchestration.runnerLimits, pidsLimit: this.config.runners.pidsLimit },
+      security: { profile },
     };
   }
+}
+
+/** The web host of a GitHub Enterprise Server; null for github.com. */
+function githubHostOf(runnerUrl: string): string | null {
+  const host = new URL(runnerUrl).host;
+  return host === 'github.com' ? null : host;
 }

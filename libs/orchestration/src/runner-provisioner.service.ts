@@ -1,4 +1,5 @@
-import { errorMessage, JobState } from '@app/common';
+import { AppConfig, DomainError, errorMessage, JobState } from '@app/common';
+import { ImagePuller } from '@app/docker';
 import { ContainerLifecycleManager } from '@app/lifecycle';
 import { JobEntity, RunnerStatus } from '@app/persistence';
 import { Injectable, Logger } from '@nestjs/common';
@@ -6,6 +7,8 @@ import { JobRetryPolicy } from './job-retry.policy';
 import { JobSettlement } from './job-settlement.service';
 import { JobTransitions } from './job-transitions.service';
 import { RunnerContainerConfig } from './runner-container.config';
+import { RunnerImageFamilies } from './runner-images';
+import { RunnerProfiles } from './runner-profiles';
 import { RunnerRegistrations } from './runner-registrations.service';
 
 export const ORCHESTRATOR_ACTOR = 'orchestrator';
@@ -28,6 +31,10 @@ export class RunnerProvisioner {
     private readonly transitions: JobTransitions,
     private readonly retryPolicy: JobRetryPolicy,
     private readonly settlement: JobSettlement,
+    private readonly profiles: RunnerProfiles,
+    private readonly families: RunnerImageFamilies,
+    private readonly images: ImagePuller,
+    private readonly config: AppConfig,
   ) {}
 
   async provision(job: JobEntity): Promise<void> {
@@ -35,18 +42,47 @@ export class RunnerProvisioner {
     let runnerId: string | null = null;
     let containerId: string | null = null;
     try {
-      const registered = await this.registrations.register(job);
+      const { profile, reason: profileReason } = this.profiles.choose(job.labels);
+      const image = job.image ?? this.config.runnerImage;
+      // The image first: a pull that fails leaves nothing registered on GitHub. A runner too old for GitHub asked
+      // for a fresh pull, whatever the policy.
+      const pulled = await this.images.ensure(image, job.refreshImage ? 'always' : this.config.runners.pullPolicy);
+      const facts = { profile, profileReason, imageDigest: pulled.digest, refreshImage: false, attempts: attempt };
+      if (!(await this.transitions.annotate(job.id, JobState.Assigned, facts))) return;
+      const family = this.families.current;
+      const registered = await this.registrations.register(job, {
+        profile,
+        accepts: { jitConfig: family.acceptsJitConfig, registrationToken: family.acceptsRegistrationToken },
+      });
       runnerId = registered.runner.id;
-      if (!(await this.transitions.annotate(job.id, JobState.Assigned, { runnerId, attempts: attempt }))) {
+      if (!(await this.transitions.annotate(job.id, JobState.Assigned, { runnerId }))) {
         return await this.withdraw(job.id, runnerId, containerId);
       }
-      const { config, limits } = this.containerConfig.build(job, registered);
-      containerId = await this.lifecycle.createContainer(runnerId, job.id, config, limits, {}, ORCHESTRATOR_ACTOR);
+      const { config, limits, security } = this.containerConfig.build(
+        job,
+        registered,
+        { ref: image, digest: pulled.digest },
+        profile,
+      );
+      containerId = await this.lifecycle.createContainer(
+        runnerId,
+        job.id,
+        config,
+        limits,
+        security,
+        ORCHESTRATOR_ACTOR,
+      );
       await this.registrations.markStatus(runnerId, RunnerStatus.Idle, containerId);
       if (!(await this.transitions.annotate(job.id, JobState.Assigned, { containerId }))) {
         return await this.withdraw(job.id, runnerId, containerId);
       }
       await this.lifecycle.start(containerId, ORCHESTRATOR_ACTOR);
+      if (job.githubJobId) {
+        // GitHub decides which job this runner runs: the job stays ASSIGNED until GitHub reports it in progress
+        // (on this runner or another). A runner that ended at once (a bad command) is seen to here.
+        await this.settlement.settleFromContainer(containerId);
+        return;
+      }
       await this.registrations.markStatus(runnerId, RunnerStatus.Busy);
       const running = await this.transitions.move(job.id, {
         to: JobState.Running,
@@ -84,7 +120,13 @@ export class RunnerProvisioner {
   private async giveBack(jobId: string, attempt: number, error: unknown): Promise<void> {
     const decision = this.retryPolicy.decide(attempt, error);
     this.logger.warn(`Job ${jobId}: ${decision.reason}`);
-    const common = { attempts: attempt, runnerId: null, containerId: null, failureReason: decision.reason };
+    const common = {
+      attempts: attempt,
+      runnerId: null,
+      containerId: null,
+      failureReason: decision.reason,
+      failureCode: error instanceof DomainError ? error.code : null,
+    };
     if (decision.retry) {
       await this.transitions.move(jobId, {
         to: JobState.Queued,

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { AppConfig, DomainError, ErrorCode } from '@app/common';
+import { AppConfig, DomainError, ErrorCode, RunnerProfileName } from '@app/common';
 import { JobEntity, RunnerEntity, RunnerRepository, RunnerStatus } from '@app/persistence';
 import { Injectable, Logger } from '@nestjs/common';
 import { GitHubRunnerRegistry, RunnerCredentials, RunnerScope } from './github';
@@ -36,11 +36,18 @@ export class RunnerRegistrations {
     }
   }
 
-  async register(job: JobEntity): Promise<RegisteredRunner> {
+  /**
+   * Registers a runner for a job. It carries the job's own labels (RUNNER_LABELS for a job that asked for none), so
+   * GitHub hands it only jobs whose labels it covers, and never a job that needs another profile's label.
+   */
+  async register(
+    job: JobEntity,
+    options: { profile: RunnerProfileName; accepts: { jitConfig: boolean; registrationToken: boolean } },
+  ): Promise<RegisteredRunner> {
     const scope = this.scopeOf(job.repository);
     const name = `runnerhub-${job.id.slice(0, 8)}-${randomBytes(3).toString('hex')}`;
-    const labels = this.config.orchestration.runnerLabels;
-    const credentials = await this.registry.register({ scope, name, labels });
+    const labels = job.labels.length > 0 ? [...job.labels] : this.config.orchestration.runnerLabels;
+    const credentials = await this.registry.register({ scope, name, labels, accepts: options.accepts });
     const runner = await this.runners.create({
       id: randomUUID(),
       name,
@@ -50,6 +57,7 @@ export class RunnerRegistrations {
       labels,
       registration: credentials.kind,
       jobId: job.id,
+      profile: options.profile,
     });
     return { runner, scope, credentials };
   }
@@ -87,7 +95,24 @@ export class RunnerRegistrations {
     }
   }
 
-  private scopeOf(repository: string): RunnerScope {
+  /** Records that GitHub gave this runner a job: it will take no other. */
+  async markTaken(runner: RunnerEntity, githubJobId: string): Promise<RunnerEntity> {
+    return this.runners.update(runner.id, runner.version, { githubJobId, status: RunnerStatus.Busy });
+  }
+
+  findByName(name: string): Promise<RunnerEntity | null> {
+    return this.runners.findByName(name);
+  }
+
+  findById(id: string): Promise<RunnerEntity | null> {
+    return this.runners.findById(id);
+  }
+
+  findByContainerId(containerId: string): Promise<RunnerEntity | null> {
+    return this.runners.findByContainerId(containerId);
+  }
+
+  scopeOf(repository: string): RunnerScope {
     const [owner, repo] = repository.split('/');
     return this.config.orchestration.runnerScope === 'organization'
       ? { kind: 'organization', org: owner }

@@ -2,6 +2,7 @@ import { AppConfig, ContainerState, JobState } from '@app/common';
 import { ContainerRecordEntity, ContainerRecordRepository, JobEntity, JobRepository } from '@app/persistence';
 import { ContainerLifecycleManager } from '@app/lifecycle';
 import { Injectable, Logger } from '@nestjs/common';
+import { GitHubJobLedger } from './github-job.ledger';
 import { JobSettlement } from './job-settlement.service';
 import { JobTransitions } from './job-transitions.service';
 import { RunnerRegistrations } from './runner-registrations.service';
@@ -26,15 +27,43 @@ export class StaleJobSweeper {
     private readonly settlement: JobSettlement,
     private readonly registrations: RunnerRegistrations,
     private readonly lifecycle: ContainerLifecycleManager,
+    private readonly ledger: GitHubJobLedger,
   ) {}
+
+  /** When GitHub was last asked about each overdue job. */
+  private readonly askedAt = new Map<string, number>();
 
   async sweep(isProvisioningHere: (jobId: string) => boolean): Promise<void> {
     const cutoff = Date.now() - this.config.orchestration.assignTimeoutMs;
     for (const job of await this.jobs.findInStates([JobState.Assigned, JobState.Running])) {
-      if (job.state === JobState.Running) await this.checkRunning(job);
-      else if (!isProvisioningHere(job.id) && (job.assignedAt?.getTime() ?? 0) < cutoff)
+      if (job.githubJobId) await this.askIfOverdue(job);
+      if (job.state === JobState.Running) {
+        // A GitHub job is settled by GitHub, not by its container: askIfOverdue covers a lost verdict.
+        if (!job.githubJobId) await this.checkRunning(job);
+      } else if (!isProvisioningHere(job.id) && (job.assignedAt?.getTime() ?? 0) < cutoff) {
         await this.recoverAssigned(job);
+      }
     }
+    this.forgetSettled();
+  }
+
+  /**
+   * GitHub's `completed` (or `in_progress`) webhook can be lost: a GitHub job with no news for JOB_COMPLETION_TIMEOUT_MS
+   * is looked up in GitHub's REST API, at most once per that period.
+   */
+  private async askIfOverdue(job: JobEntity): Promise<void> {
+    const timeout = this.config.runners.completionTimeoutMs;
+    const lastNews = Math.max(job.updatedAt.getTime(), this.askedAt.get(job.id) ?? 0);
+    if (Date.now() - lastNews < timeout) return;
+    this.askedAt.set(job.id, Date.now());
+    await this.ledger.reconcile(job);
+  }
+
+  /** Keeps the ask times of unfinished jobs only. */
+  private forgetSettled(): void {
+    if (this.askedAt.size < 1000) return;
+    const horizon = Date.now() - 2 * this.config.runners.completionTimeoutMs;
+    for (const [jobId, at] of this.askedAt) if (at < horizon) this.askedAt.delete(jobId);
   }
 
   private async checkRunning(job: JobEntity): Promise<void> {
@@ -60,6 +89,14 @@ export class StaleJobSweeper {
         .catch((error: unknown) =>
           this.logger.warn(`Container ${container.id} could not be removed: ${String(error)}`),
         );
+    } else if (container && container.state !== ContainerState.Removed && job.githubJobId) {
+      // A GitHub job's runner exists: the job waits for GitHub to hand it to a runner, as any assigned job does.
+      await this.transitions.annotate(job.id, JobState.Assigned, {
+        containerId: container.id,
+        runnerId: container.runnerId,
+      });
+      await this.settlement.settleFromContainer(container.id);
+      return;
     } else if (container && container.state !== ContainerState.Removed) {
       // The runner got as far as a container: carry on from what the engine says it did.
       this.logger.warn(`Job ${job.id} was left ASSIGNED with container ${container.id}; taking it as started`);

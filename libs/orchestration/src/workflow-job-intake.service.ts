@@ -1,8 +1,7 @@
-import { JobState } from '@app/common';
 import { DeliveryOutcome, GitHubDeliveryRepository, JobRepository, TransactionRunner } from '@app/persistence';
 import { Injectable, Logger } from '@nestjs/common';
 import { JobIntake } from './job-intake.service';
-import { JobTransitions } from './job-transitions.service';
+import { GitHubJobLedger } from './github-job.ledger';
 import { parseWorkflowJob, WorkflowJobEvent } from './workflow-job.payload';
 
 export interface WebhookDelivery {
@@ -37,7 +36,7 @@ export class WorkflowJobIntake {
     private readonly jobs: JobRepository,
     private readonly transactions: TransactionRunner,
     private readonly intake: JobIntake,
-    private readonly transitions: JobTransitions,
+    private readonly ledger: GitHubJobLedger,
   ) {}
 
   async handle(delivery: WebhookDelivery): Promise<DeliveryReceipt> {
@@ -92,40 +91,21 @@ export class WorkflowJobIntake {
     return this.receipt(delivery, outcome.created ? 'queued' : 'ignored', outcome.job.id, outcome.detail);
   }
 
+  /** The runner GitHub names is the one that runs the job, whichever job RunnerHub made it for. */
   private async markRunning(delivery: WebhookDelivery, event: WorkflowJobEvent): Promise<DeliveryReceipt> {
     const job = await this.jobs.findByGithubJobId(event.githubJobId);
     if (!job) return this.finish(delivery, event, 'ignored', null, 'not a job of this RunnerHub');
-    await this.transitions.move(job.id, {
-      to: JobState.Running,
-      from: [JobState.Assigned],
-      changes: { startedAt: new Date() },
-      reason: `GitHub reports the job in progress on ${event.runnerName ?? 'a runner'}`,
-    });
-    return this.finish(delivery, event, 'updated', job.id, `job ${job.id} in progress`);
+    await this.ledger.started(job, event.runnerName);
+    const where = event.runnerName ? ` on runner ${event.runnerName}` : '';
+    return this.finish(delivery, event, 'updated', job.id, `job ${job.id} in progress${where}`);
   }
 
+  /** GitHub's conclusion settles the job: success completes it, failure fails it, cancelled cancels it. */
   private async complete(delivery: WebhookDelivery, event: WorkflowJobEvent): Promise<DeliveryReceipt> {
     const job = await this.jobs.findByGithubJobId(event.githubJobId);
     if (!job) return this.finish(delivery, event, 'ignored', null, 'not a job of this RunnerHub');
     const conclusion = event.conclusion ?? 'unknown';
-    const finishedAt = new Date();
-    // Ran on our runner: it completed, whatever the workflow's verdict. Not yet started here: GitHub finished it
-    // elsewhere (another runner, or the run was cancelled), so the runner being made for it is withdrawn.
-    const completed = await this.transitions.move(job.id, {
-      to: JobState.Completed,
-      from: [JobState.Running],
-      changes: { finishedAt, conclusion },
-      reason: `GitHub reports the job completed (${conclusion})`,
-    });
-    if (!completed) {
-      const why = `GitHub finished the job (${conclusion}) before it started here`;
-      await this.transitions.move(job.id, {
-        to: JobState.Cancelled,
-        from: [JobState.Queued, JobState.Assigned],
-        changes: { finishedAt, conclusion, failureReason: why },
-        reason: why,
-      });
-    }
+    await this.ledger.completed(job, conclusion, event.runnerName);
     return this.finish(delivery, event, 'updated', job.id, `job ${job.id} completed on GitHub (${conclusion})`);
   }
 

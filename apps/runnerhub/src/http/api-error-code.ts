@@ -38,6 +38,7 @@ export function statusOfDomainError(code: ErrorCode): number {
     case ErrorCode.IllegalTransition:
       return 409;
     case ErrorCode.ImageNotFound:
+    case ErrorCode.ImagePullFailed:
     case ErrorCode.UnsupportedByEngine:
     case ErrorCode.GitHubNotConfigured:
     case ErrorCode.LabelsNotServed:

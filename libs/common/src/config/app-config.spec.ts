@@ -20,7 +20,18 @@ describe(loadAppConfig.name, () => {
       database: { kind: 'sqlite', dataDir: '/srv/runnerhub/data', file: '/srv/runnerhub/data/runnerhub.sqlite' },
       docker: { kind: 'socket', socketPath: '/var/run/docker.sock' },
       apiKeys: undefined,
-      runnerImage: 'myoung34/github-runner:latest',
+      runnerImage: 'ghcr.io/actions/actions-runner:2.336.0',
+      runners: {
+        family: 'actions',
+        pullPolicy: 'if-not-present',
+        prepull: true,
+        registryAuth: [],
+        defaultProfile: 'strict',
+        profilesByLabel: {},
+        pidsLimit: 4096,
+        dind: { image: 'docker:27.5.1-dind', privileged: true },
+        completionTimeoutMs: 600000,
+      },
       maxConcurrentContainers: 10,
       rateLimit: { mutationsPerMinute: 600 },
       github: { apiUrl: 'https://api.github.com', app: undefined, webhookSecret: undefined },
@@ -161,5 +172,47 @@ describe(loadAppConfig.name, () => {
 
   it('ignores variables it does not know', () => {
     expect(() => loadAppConfig({ HOME: '/root', PATH: '/bin', SOMETHING_ELSE: '???' })).not.toThrow();
+  });
+
+  it('reads runner families, profiles and registry credentials', () => {
+    const config = loadAppConfig({
+      RUNNER_IMAGE_FAMILY: 'custom',
+      RUNNER_CUSTOM_COMMAND: '["/opt/runner/start", "--once"]',
+      RUNNER_CUSTOM_USER: '1001:123',
+      RUNNER_CUSTOM_JIT_ENV: 'JIT',
+      RUNNER_PROFILES: 'docker:docker,Sudo:standard',
+      RUNNER_IMAGE_PULL: 'always',
+      REGISTRY_AUTH: JSON.stringify({
+        auths: {
+          'https://index.docker.io/v1/': { auth: Buffer.from('hubuser:hub:pass').toString('base64') },
+          '127.0.0.1:5000': { username: 'local', password: 'secret' },
+        },
+      }),
+    });
+    expect(config.runners).toMatchObject({
+      family: 'custom',
+      pullPolicy: 'always',
+      custom: { command: ['/opt/runner/start', '--once'], user: '1001:123', jitEnv: 'JIT' },
+      profilesByLabel: { docker: 'docker', sudo: 'standard' },
+      registryAuth: [
+        { registry: 'docker.io', username: 'hubuser', password: 'hub:pass' },
+        { registry: '127.0.0.1:5000', username: 'local', password: 'secret' },
+      ],
+    });
+    expect(loadAppConfig({ REGISTRY_AUTH: 'ghcr.io=bot:tok:en' }).runners.registryAuth).toEqual([
+      { registry: 'ghcr.io', username: 'bot', password: 'tok:en' },
+    ]);
+  });
+
+  it('refuses a custom family that names no credential variable, and a command that is not a JSON array', () => {
+    const problems = problemsOf({ RUNNER_IMAGE_FAMILY: 'custom', RUNNER_CUSTOM_COMMAND: '["a", 1]' });
+    expect(problems.join('\n')).toMatch(/RUNNER_CUSTOM_JIT_ENV/);
+    expect(problems.join('\n')).toMatch(/RUNNER_CUSTOM_COMMAND must be a non-empty JSON array/);
+  });
+
+  it('refuses registry credentials it cannot read, without echoing them', () => {
+    const problems = problemsOf({ REGISTRY_AUTH: 'ghcr.io:leakypassword' });
+    expect(problems.join('\n')).toMatch(/REGISTRY_AUTH/);
+    expect(problems.join('\n')).not.toMatch(/leaky/);
   });
 });

@@ -13,6 +13,29 @@ export interface ApiKeySpec {
 export type DockerEndpoint =
   { kind: 'socket'; socketPath: string } | { kind: 'tcp'; protocol: 'http' | 'https'; host: string; port: number };
 
+/** How a runner image expects to be run: its command, user and the variables it reads its credentials from. */
+export type RunnerImageFamilyName = 'actions' | 'myoung34' | 'custom';
+export type ImagePullPolicy = 'if-not-present' | 'always' | 'never';
+/** strict: no capabilities, no-new-privileges; standard: Docker's default capabilities (sudo works); docker: standard plus a per-job Docker daemon. */
+export type RunnerProfileName = 'strict' | 'standard' | 'docker';
+export const RUNNER_PROFILE_NAMES: readonly RunnerProfileName[] = ['strict', 'standard', 'docker'];
+
+/** Credentials for one registry, as the engine's pull takes them. */
+export interface RegistryCredential {
+  /** The registry's host (and port), as it starts an image reference: `ghcr.io`, `127.0.0.1:5000`; `docker.io` for Docker Hub. */
+  registry: string;
+  username: string;
+  password: string;
+}
+
+/**
+ * The official runner image, pinned: a runner older than GitHub accepts updates itself and exits, so a moving tag
+ * would make every job start with an update. Raise it with each actions/runner release you have tested.
+ */
+export const DEFAULT_RUNNER_IMAGE = 'ghcr.io/actions/actions-runner:2.336.0';
+/** The official Docker-in-Docker image, pinned, for the `docker` profile's per-job daemon. */
+export const DEFAULT_DIND_IMAGE = 'docker:27.5.1-dind';
+
 export type DatabaseSettings = { kind: 'sqlite'; file: string; dataDir: string } | { kind: 'postgres'; url: string };
 
 /**
@@ -27,7 +50,25 @@ export class AppConfig {
   readonly docker!: DockerEndpoint;
   /** Keys from RUNNERHUB_API_KEYS; undefined when unset (one admin key is then generated on first start). */
   readonly apiKeys!: ApiKeySpec[] | undefined;
+  /** The default runner image (a job may name its own). */
   readonly runnerImage!: string;
+  /** How runner containers are made: the image's family, pulls, profiles. */
+  readonly runners!: {
+    family: RunnerImageFamilyName;
+    pullPolicy: ImagePullPolicy;
+    /** Pull RUNNER_IMAGE once at start, in the background, so the first job does not wait for it. */
+    prepull: boolean;
+    registryAuth: RegistryCredential[];
+    /** Only for the `custom` family: what the operator says the image needs. */
+    custom: { command?: string[]; user?: string; jitEnv?: string; tokenEnv?: string };
+    defaultProfile: RunnerProfileName;
+    /** Runner label (lower case) to the profile a job asking for it gets. */
+    profilesByLabel: Record<string, RunnerProfileName>;
+    pidsLimit: number;
+    dind: { image: string; privileged: boolean };
+    /** After a GitHub job's runner ended, how long to wait for its `completed` webhook before asking GitHub. */
+    completionTimeoutMs: number;
+  };
   readonly maxConcurrentContainers!: number;
   /** Mutating API calls (POST, PUT, PATCH, DELETE) each API key may make per minute; reads are not limited. */
   readonly rateLimit!: { mutationsPerMinute: number };
@@ -109,6 +150,8 @@ export function loadAppConfig(env: Record<string, string | undefined>, cwd: stri
   const dto = plainToInstance(EnvironmentDto, pickKnown(env));
   const errors = validateSync(dto, { forbidUnknownValues: true });
   if (errors.length > 0) throw new ConfigurationError(describe(errors, env));
+  const problems = crossChecks(dto);
+  if (problems.length > 0) throw new ConfigurationError(problems);
 
   const nodeEnv = (dto.NODE_ENV ?? 'development') as AppConfig['nodeEnv'];
   const dataDir = absolute(dto.RUNNERHUB_DATA_DIR ?? './data', cwd);
@@ -127,7 +170,29 @@ export function loadAppConfig(env: Record<string, string | undefined>, cwd: stri
       const at = pair.lastIndexOf(':');
       return { key: pair.slice(0, at), role: pair.slice(at + 1) as ApiKeyRole };
     }),
-    runnerImage: dto.RUNNER_IMAGE ?? 'myoung34/github-runner:latest',
+    runnerImage: dto.RUNNER_IMAGE ?? DEFAULT_RUNNER_IMAGE,
+    runners: {
+      family: (dto.RUNNER_IMAGE_FAMILY ?? 'actions') as RunnerImageFamilyName,
+      pullPolicy: (dto.RUNNER_IMAGE_PULL ?? 'if-not-present') as ImagePullPolicy,
+      prepull: dto.RUNNER_IMAGE_PREPULL ?? true,
+      registryAuth: parseRegistryAuth(dto.REGISTRY_AUTH),
+      custom: {
+        command: dto.RUNNER_CUSTOM_COMMAND ? (JSON.parse(dto.RUNNER_CUSTOM_COMMAND) as string[]) : undefined,
+        user: dto.RUNNER_CUSTOM_USER,
+        jitEnv: dto.RUNNER_CUSTOM_JIT_ENV,
+        tokenEnv: dto.RUNNER_CUSTOM_TOKEN_ENV,
+      },
+      defaultProfile: (dto.RUNNER_DEFAULT_PROFILE ?? 'strict') as RunnerProfileName,
+      profilesByLabel: Object.fromEntries(
+        splitList(dto.RUNNER_PROFILES).map((pair) => {
+          const [label, profile] = pair.split(':');
+          return [label.toLowerCase(), profile as RunnerProfileName];
+        }),
+      ),
+      pidsLimit: dto.RUNNER_PIDS_LIMIT ?? 4096,
+      dind: { image: dto.DIND_IMAGE ?? DEFAULT_DIND_IMAGE, privileged: dto.DIND_PRIVILEGED ?? true },
+      completionTimeoutMs: dto.JOB_COMPLETION_TIMEOUT_MS ?? 600_000,
+    },
     maxConcurrentContainers: dto.MAX_CONCURRENT_CONTAINERS ?? 10,
     rateLimit: { mutationsPerMinute: dto.RATE_LIMIT_MUTATIONS_PER_MINUTE ?? 600 },
     containers: {
@@ -186,6 +251,79 @@ export function loadAppConfig(env: Record<string, string | undefined>, cwd: stri
   });
 }
 
+/** Rules that tie variables together, checked once each variable is valid on its own. */
+function crossChecks(dto: EnvironmentDto): string[] {
+  const problems: string[] = [];
+  if (dto.RUNNER_CUSTOM_COMMAND !== undefined) {
+    let command: unknown;
+    try {
+      command = JSON.parse(dto.RUNNER_CUSTOM_COMMAND);
+    } catch {
+      command = undefined;
+    }
+    if (!Array.isArray(command) || command.length === 0 || !command.every((arg) => typeof arg === 'string')) {
+      problems.push('RUNNER_CUSTOM_COMMAND must be a non-empty JSON array of strings, such as ["/home/runner/run.sh"]');
+    }
+  }
+  if (dto.RUNNER_IMAGE_FAMILY === 'custom' && !dto.RUNNER_CUSTOM_JIT_ENV && !dto.RUNNER_CUSTOM_TOKEN_ENV) {
+    problems.push(
+      'RUNNER_IMAGE_FAMILY=custom needs RUNNER_CUSTOM_JIT_ENV (the variable the image reads a just-in-time ' +
+        'configuration from) or RUNNER_CUSTOM_TOKEN_ENV (the variable it reads a registration token from), or both',
+    );
+  }
+  try {
+    parseRegistryAuth(dto.REGISTRY_AUTH);
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  return problems;
+}
+
+/**
+ * REGISTRY_AUTH as the docker CLI's config.json (`{"auths": {"ghcr.io": {"auth": base64("user:password")}}}`, or
+ * `username`/`password` fields), or the short form `registry=user:password,...`. Messages never echo a secret.
+ */
+export function parseRegistryAuth(value: string | undefined): RegistryCredential[] {
+  if (!value) return [];
+  const invalid = (why: string) =>
+    new Error(`REGISTRY_AUTH ${why}: give the docker CLI's config.json or registry=user:password,...`);
+  if (value.trim().startsWith('{')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      throw invalid('is not valid JSON');
+    }
+    const auths = (parsed as { auths?: unknown } | null)?.auths;
+    if (typeof auths !== 'object' || auths === null) throw invalid('has no "auths" object');
+    return Object.entries(auths as Record<string, unknown>).map(([registry, entry]) => {
+      const record = (entry ?? {}) as { auth?: unknown; username?: unknown; password?: unknown };
+      let username = typeof record.username === 'string' ? record.username : undefined;
+      let password = typeof record.password === 'string' ? record.password : undefined;
+      if (typeof record.auth === 'string') {
+        const decoded = Buffer.from(record.auth, 'base64').toString('utf8');
+        const colon = decoded.indexOf(':');
+        if (colon <= 0) throw invalid(`has an "auth" for ${registry} that is not base64 of user:password`);
+        username = decoded.slice(0, colon);
+        password = decoded.slice(colon + 1);
+      }
+      if (!username || password === undefined) throw invalid(`has no user and password for ${registry}`);
+      return { registry: normaliseRegistry(registry), username, password };
+    });
+  }
+  return splitList(value).map((entry) => {
+    const match = /^([^=\s]+)=([^:]+):(.+)$/.exec(entry);
+    if (!match) throw invalid('has an entry that is not registry=user:password');
+    return { registry: normaliseRegistry(match[1]), username: match[2], password: match[3] };
+  });
+}
+
+/** `https://index.docker.io/v1/` (what `docker login` writes for Docker Hub) and `docker.io` are one registry. */
+function normaliseRegistry(registry: string): string {
+  const host = registry.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+  return host === 'index.docker.io' || host === 'registry-1.docker.io' ? 'docker.io' : host;
+}
+
 function parseDockerHost(value: string | undefined): DockerEndpoint {
   if (!value) return { kind: 'socket', socketPath: DEFAULT_DOCKER_SOCKET };
   if (value.startsWith('unix://')) return { kind: 'socket', socketPath: value.slice('unix://'.length) };
@@ -228,6 +366,20 @@ class EnvironmentDtoKeys implements Record<keyof EnvironmentDto, true> {
   DOCKER_HOST = true as const;
   RUNNERHUB_API_KEYS = true as const;
   RUNNER_IMAGE = true as const;
+  RUNNER_IMAGE_FAMILY = true as const;
+  RUNNER_IMAGE_PULL = true as const;
+  RUNNER_IMAGE_PREPULL = true as const;
+  REGISTRY_AUTH = true as const;
+  RUNNER_CUSTOM_COMMAND = true as const;
+  RUNNER_CUSTOM_USER = true as const;
+  RUNNER_CUSTOM_JIT_ENV = true as const;
+  RUNNER_CUSTOM_TOKEN_ENV = true as const;
+  RUNNER_DEFAULT_PROFILE = true as const;
+  RUNNER_PROFILES = true as const;
+  RUNNER_PIDS_LIMIT = true as const;
+  DIND_IMAGE = true as const;
+  DIND_PRIVILEGED = true as const;
+  JOB_COMPLETION_TIMEOUT_MS = true as const;
   MAX_CONCURRENT_CONTAINERS = true as const;
   RATE_LIMIT_MUTATIONS_PER_MINUTE = true as const;
   RUNNER_NETWORK = true as const;
@@ -278,6 +430,7 @@ const SECRET_VARIABLES = new Set([
   'GITHUB_APP_PRIVATE_KEY',
   'GITHUB_WEBHOOK_SECRET',
   'DATABASE_URL',
+  'REGISTRY_AUTH',
 ]);
 
 function describe(errors: ValidationError[], env: Record<string, string | undefined>): string[] {

@@ -125,6 +125,65 @@ export class EnvironmentDto {
   @PatternSetting(/^[a-z0-9][a-z0-9._\-/:@]*$/i, 'RUNNER_IMAGE must be an image reference such as owner/image:tag')
   RUNNER_IMAGE?: string;
 
+  @ChoiceSetting('RUNNER_IMAGE_FAMILY', ['actions', 'myoung34', 'custom'])
+  RUNNER_IMAGE_FAMILY?: string;
+
+  @ChoiceSetting('RUNNER_IMAGE_PULL', ['if-not-present', 'always', 'never'])
+  RUNNER_IMAGE_PULL?: string;
+
+  @IsOptional()
+  @IsBoolean({ message: 'RUNNER_IMAGE_PREPULL must be true or false' })
+  @Transform(toBoolean)
+  RUNNER_IMAGE_PREPULL?: boolean;
+
+  /** Registry credentials: the docker CLI's config.json (`{"auths": ...}`), or `registry=user:password,...`. */
+  @SecretSetting()
+  REGISTRY_AUTH?: string;
+
+  @PatternSetting(
+    /^\[.*\]$/s,
+    'RUNNER_CUSTOM_COMMAND must be a JSON array of strings, such as ["/home/runner/run.sh"]',
+  )
+  RUNNER_CUSTOM_COMMAND?: string;
+
+  @PatternSetting(/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/, 'RUNNER_CUSTOM_USER must be user, uid or uid:gid')
+  RUNNER_CUSTOM_USER?: string;
+
+  @PatternSetting(/^[A-Za-z_][A-Za-z0-9_]*$/, 'RUNNER_CUSTOM_JIT_ENV must be an environment variable name')
+  RUNNER_CUSTOM_JIT_ENV?: string;
+
+  @PatternSetting(/^[A-Za-z_][A-Za-z0-9_]*$/, 'RUNNER_CUSTOM_TOKEN_ENV must be an environment variable name')
+  RUNNER_CUSTOM_TOKEN_ENV?: string;
+
+  @ChoiceSetting('RUNNER_DEFAULT_PROFILE', ['strict', 'standard', 'docker'])
+  RUNNER_DEFAULT_PROFILE?: string;
+
+  @PatternSetting(
+    /^[A-Za-z0-9._-]+:(strict|standard|docker)(,[A-Za-z0-9._-]+:(strict|standard|docker))*$/,
+    'RUNNER_PROFILES must be a comma-separated list of label:profile (profiles strict, standard, docker), ' +
+      'such as docker:docker,sudo:standard',
+  )
+  RUNNER_PROFILES?: string;
+
+  @IntegerSetting('RUNNER_PIDS_LIMIT', 64, 1_048_576, ' (processes and threads of a runner container)')
+  RUNNER_PIDS_LIMIT?: number;
+
+  @PatternSetting(/^[a-z0-9][a-z0-9._\-/:@]*$/i, 'DIND_IMAGE must be an image reference such as docker:27.5.1-dind')
+  DIND_IMAGE?: string;
+
+  @IsOptional()
+  @IsBoolean({ message: 'DIND_PRIVILEGED must be true or false' })
+  @Transform(toBoolean)
+  DIND_PRIVILEGED?: boolean;
+
+  @IntegerSetting(
+    'JOB_COMPLETION_TIMEOUT_MS',
+    1000,
+    A_WEEK_MS,
+    ' (milliseconds after its runner ended before a job GitHub never reported completed is asked for)',
+  )
+  JOB_COMPLETION_TIMEOUT_MS?: number;
+
   // Never `host` or `container:...`: a runner always gets a network namespace of its own.
   @PatternSetting(
     /^(?!host$)[a-zA-Z0-9][a-zA-Z0-9_.-]*$/,

@@ -13,6 +13,12 @@ export enum ErrorCode {
   IllegalTransition = 'ILLEGAL_TRANSITION',
   /** The image a container needs is not present on the engine (and no registry may be assumed). */
   ImageNotFound = 'IMAGE_NOT_FOUND',
+  /**
+   * Pulling an image failed: the registry refused the credentials, has no such image or tag, or could not be
+   * reached. `details.reason` says which (`unauthorized`, `not-found`, `unreachable`, `failed`) and
+   * `details.registry` names the registry; the message carries the registry's own answer.
+   */
+  ImagePullFailed = 'IMAGE_PULL_FAILED',
   /** A limit or option the engine cannot honour here, such as a disk quota on a storage driver without one. */
   UnsupportedByEngine = 'UNSUPPORTED_BY_ENGINE',
   /** The engine answered, but refused the request for a reason of its own. */

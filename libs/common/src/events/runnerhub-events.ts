@@ -1,3 +1,4 @@
+import type { ImagePullPolicy } from '../config/app-config';
 import { JobState } from '../jobs/job-state';
 import { ContainerState } from '../lifecycle/container-state';
 
@@ -95,6 +96,68 @@ export interface CleanupScanPayload {
   at: string;
 }
 
+/**
+ * Image pulls (libs/docker's ImagePuller). One pull, however many callers share it, publishes `pulling`, then
+ * `pull-progress` at most about once a second while bytes arrive, then `pulled` or `pull-failed`. No payload ever
+ * carries a credential: `authenticated` only says whether REGISTRY_AUTH had some for the registry.
+ */
+export const ImageEvent = {
+  Pulling: 'image:pulling',
+  PullProgress: 'image:pull-progress',
+  Pulled: 'image:pulled',
+  PullFailed: 'image:pull-failed',
+} as const;
+
+/** Why a pull failed, as IMAGE_PULL_FAILED's details.reason says it. */
+export type ImagePullFailureReason = 'unauthorized' | 'not-found' | 'unreachable' | 'failed';
+
+/** What every image event says about the pull it belongs to. */
+export interface ImagePullSubject {
+  /** The reference as asked for, e.g. `ghcr.io/actions/actions-runner:2.329.0`. */
+  image: string;
+  /** The registry's host (and port): `ghcr.io`, `127.0.0.1:5000`, `docker.io`. */
+  registry: string;
+  /** ISO 8601, when the event was published. */
+  at: string;
+}
+
+/** A pull started (the image was missing, or the policy is `always`). */
+export interface ImagePullingPayload extends ImagePullSubject {
+  policy: Exclude<ImagePullPolicy, 'never'>;
+  /** Whether credentials from REGISTRY_AUTH were sent (never which). */
+  authenticated: boolean;
+}
+
+/** A pull is under way. Bytes are compressed download bytes; bytesTotal is null until every layer's size is known. */
+export interface ImagePullProgressPayload extends ImagePullSubject {
+  layersTotal: number;
+  layersDone: number;
+  bytesDone: number;
+  bytesTotal: number | null;
+  /** Since the pull started. */
+  elapsedMs: number;
+}
+
+/** A pull finished and the image is on the engine. */
+export interface ImagePulledPayload extends ImagePullSubject {
+  imageId: string;
+  /** The registry's digest of what was pulled (`sha256:...`); null if the engine recorded none. */
+  digest: string | null;
+  durationMs: number;
+  /** Bytes downloaded (0 when every layer was already on the engine). */
+  bytesDownloaded: number;
+}
+
+/** A pull failed; the error the callers got, without anything secret. */
+export interface ImagePullFailedPayload extends ImagePullSubject {
+  /** The ErrorCode: IMAGE_PULL_FAILED, or TIMEOUT / ENGINE_UNAVAILABLE when the engine itself did not answer. */
+  code: string;
+  /** For IMAGE_PULL_FAILED; null for the other codes. */
+  reason: ImagePullFailureReason | null;
+  message: string;
+  durationMs: number;
+}
+
 type TransitionEventName = Exclude<
   (typeof ContainerEvent)[keyof typeof ContainerEvent],
   typeof ContainerEvent.HighCpu | typeof ContainerEvent.HighMemory
@@ -104,7 +167,12 @@ type TransitionEventName = Exclude<
 export type RunnerHubEventMap = { [K in TransitionEventName]: ContainerTransitionPayload } & {
   [ContainerEvent.HighCpu]: ContainerResourceAlertPayload;
   [ContainerEvent.HighMemory]: ContainerResourceAlertPayload;
-} & { [K in JobEventName]: JobTransitionPayload } & { [CleanupEvent.Scanned]: CleanupScanPayload };
+} & { [K in JobEventName]: JobTransitionPayload } & { [CleanupEvent.Scanned]: CleanupScanPayload } & {
+  [ImageEvent.Pulling]: ImagePullingPayload;
+  [ImageEvent.PullProgress]: ImagePullProgressPayload;
+  [ImageEvent.Pulled]: ImagePulledPayload;
+  [ImageEvent.PullFailed]: ImagePullFailedPayload;
+};
 
 export type RunnerHubEventName = keyof RunnerHubEventMap;
 

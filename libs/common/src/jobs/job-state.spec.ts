@@ -7,10 +7,13 @@ describe('job transitions', () => {
     expect(canMoveJob(JobState.Assigned, JobState.Queued)).toBe(true);
   });
 
-  it('never moves a finished job, and never runs a job that was not assigned', () => {
+  it('never moves a finished job, and never queues a running one again', () => {
     for (const final of FINAL_JOB_STATES)
       for (const to of Object.values(JobState)) expect(canMoveJob(final, to)).toBe(false);
-    expect(canMoveJob(JobState.Queued, JobState.Running)).toBe(false);
     expect(canMoveJob(JobState.Running, JobState.Queued)).toBe(false);
+  });
+
+  it('runs a queued job that GitHub gave to a runner made for another job', () => {
+    expect(canMoveJob(JobState.Queued, JobState.Running)).toBe(true);
   });
 });

@@ -4,7 +4,13 @@ import { Octokit } from '@octokit/rest';
 import { GITHUB_CLIENT } from './github-client.factory';
 import { configuredSecretsOf, credentialsHintOf, credentialsKindOf } from './github-credentials.settings';
 import { isGitHubHttpError, messageOf, toGitHubError } from './github-error.translator';
-import { describeScope, RunnerCredentials, RunnerRegistrationRequest, RunnerScope } from './runner-registration.types';
+import {
+  describeScope,
+  GitHubWorkflowJob,
+  RunnerCredentials,
+  RunnerRegistrationRequest,
+  RunnerScope,
+} from './runner-registration.types';
 
 /** The runner's working directory inside its container, relative to the runner's home (GitHub's default). */
 const WORK_FOLDER = '_work';
@@ -40,13 +46,16 @@ export class GitHubRunnerRegistry {
     this.requireConfigured();
     const where = describeScope(request.scope);
     const context = { operation: 'register', scope: where, runnerName: request.name };
-    try {
-      return await this.generateJitConfig(request);
-    } catch (error) {
-      if (!meansJitUnsupported(error)) {
-        throw this.failure(error, `the runner registration for ${where}`, context);
+    const accepts = request.accepts ?? { jitConfig: true, registrationToken: true };
+    if (accepts.jitConfig) {
+      try {
+        return await this.generateJitConfig(request);
+      } catch (error) {
+        if (!meansJitUnsupported(error) || !accepts.registrationToken) {
+          throw this.failure(error, `the runner registration for ${where}`, context);
+        }
+        this.noteJitFallback(where, error.status);
       }
-      this.noteJitFallback(where, error.status);
     }
     try {
       return await this.createRegistrationToken(request.scope);
@@ -90,6 +99,32 @@ export class GitHubRunnerRegistry {
     } catch (error) {
       if (isGitHubHttpError(error) && error.response?.status === 404) return 'already-gone';
       throw this.failure(error, `the removal of runner ${runner.name} from ${where}`, context);
+    }
+  }
+
+  /** What GitHub says of one workflow job: its status, its conclusion once completed, and the runner that took it. */
+  async getWorkflowJob(repository: string, githubJobId: string): Promise<GitHubWorkflowJob> {
+    this.requireConfigured();
+    const [owner, repo] = repository.split('/');
+    try {
+      const { data } = await this.github.rest.actions.getJobForWorkflowRun({ owner, repo, job_id: Number(githubJobId) });
+      const answer: unknown = data;
+      if (!isRecord(answer) || typeof answer.status !== 'string') {
+        throw this.unreadable(`workflow job ${githubJobId} of ${repository}`);
+      }
+      return {
+        id: githubJobId,
+        status: answer.status,
+        conclusion: typeof answer.conclusion === 'string' ? answer.conclusion : null,
+        runnerName: typeof answer.runner_name === 'string' && answer.runner_name ? answer.runner_name : null,
+        runnerId: Number.isSafeInteger(answer.runner_id) ? (answer.runner_id as number) : null,
+      };
+    } catch (error) {
+      if (error instanceof DomainError) throw error;
+      throw this.failure(error, `the lookup of workflow job ${githubJobId} in ${repository}`, {
+        operation: 'get workflow job',
+        scope: repository,
+      });
     }
   }
 

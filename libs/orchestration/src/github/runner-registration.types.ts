@@ -6,6 +6,19 @@ export interface RunnerRegistrationRequest {
   /** Unique within the scope: GitHub refuses a second runner of the same name. */
   name: string;
   labels: string[];
+  /** What the runner image can take; default both (JIT first, a registration token where GitHub has no JIT). */
+  accepts?: { jitConfig: boolean; registrationToken: boolean };
+}
+
+/** A workflow job as GitHub's REST API shows it (`GET /repos/{owner}/{repo}/actions/jobs/{job_id}`). */
+export interface GitHubWorkflowJob {
+  id: string;
+  /** queued, in_progress, completed, waiting, requested, pending */
+  status: string;
+  /** success, failure, cancelled, skipped, timed_out... once completed; null before. */
+  conclusion: string | null;
+  runnerName: string | null;
+  runnerId: number | null;
 }
 
 /**

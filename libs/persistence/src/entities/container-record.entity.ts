@@ -4,7 +4,10 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColum
 /** What RunnerHub asked the engine for, stored without secret values (env values are never kept). */
 export interface StoredContainerSpec {
   image: string;
+  /** sha256:... of the image as pulled from its registry, when RunnerHub pulled it. */
+  imageDigest?: string;
   command?: string[];
+  entrypoint?: string[];
   /** Names only: the values may be runner tokens and never reach the database. */
   envNames: string[];
   labels: Record<string, string>;

@@ -1,4 +1,4 @@
-import { JobState } from '@app/common';
+import { JobState, RunnerProfileName } from '@app/common';
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn, VersionColumn } from 'typeorm';
 
 /**
@@ -8,6 +8,7 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColum
 @Entity({ name: 'jobs' })
 @Index('idx_jobs_state_queued', ['state', 'queuedAt'])
 @Index('idx_jobs_repository', ['repository'])
+@Index('idx_jobs_runner', ['runnerId'])
 export class JobEntity {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id!: string;
@@ -46,6 +47,33 @@ export class JobEntity {
   /** GitHub's conclusion of the job (success, failure, cancelled...), when a `completed` webhook said it. */
   @Column({ type: 'varchar', length: 32, nullable: true })
   conclusion!: string | null;
+
+  /** Machine-readable cause of a failure (`IMAGE_PULL_FAILED`, `GITHUB_REJECTED`...); null otherwise. */
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  failureCode!: string | null;
+
+  /** The security profile its runner got (strict, standard, docker); null until a runner is made. */
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  profile!: RunnerProfileName | null;
+
+  /** Why that profile: the label that chose it, or the default. */
+  @Column({ type: 'text', nullable: true })
+  profileReason!: string | null;
+
+  /** The image its runner ran, as the registry's digest (sha256:...); null for an image that never came from one. */
+  @Column({ type: 'varchar', length: 128, nullable: true })
+  imageDigest!: string | null;
+
+  /**
+   * The runner GitHub says runs the job (`workflow_job` in_progress): GitHub hands a queued job to any idle runner
+   * whose labels match, so this may be a runner made for another job, or one RunnerHub did not make at all.
+   */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  githubRunnerName!: string | null;
+
+  /** The last runner was too old for GitHub: the next one pulls its image again first. */
+  @Column({ type: 'boolean', default: false })
+  refreshImage!: boolean;
 
   /** Container creations tried for this job (retried with back-off, then the job fails). */
   @Column({ type: 'integer', default: 0 })

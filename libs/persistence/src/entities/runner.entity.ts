@@ -53,6 +53,14 @@ export class RunnerEntity {
   @Column({ type: 'varchar', length: 36, nullable: true })
   containerId!: string | null;
 
+  /** The security profile its container runs under; a job with another profile never takes this runner over. */
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  profile!: string | null;
+
+  /** The GitHub job GitHub gave this runner (`workflow_job` in_progress); null while it waits for one. */
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  githubJobId!: string | null;
+
   @Column({ type: Date, nullable: true })
   deregisteredAt!: Date | null;
 

@@ -3,6 +3,7 @@ import { CreateApiKeysAndAuditLog1764547200000 } from './1764547200000-create-ap
 import { CreateJobs1764633600000 } from './1764633600000-create-jobs';
 import { CreateRunnersAndDeliveries1764720000000 } from './1764720000000-create-runners-and-deliveries';
 import { CreateContainerStats1764806400000 } from './1764806400000-create-container-stats';
+import { RealRunners1764892800000 } from './1764892800000-real-runners';
 
 /** Every migration, oldest first. A new one is appended here as well as written to its own file. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   CreateJobs1764633600000,
   CreateRunnersAndDeliveries1764720000000,
   CreateContainerStats1764806400000,
+  RealRunners1764892800000,
 ];

@@ -124,6 +124,14 @@ export class ContainerRecordRepository {
     return this.records.findOneBy({ id });
   }
 
+  /**
+   * Points a runner container's record at the job it really runs: GitHub may give a runner made for one job another
+   * job with the same labels. The engine's `runnerhub.job` label keeps the job it was made for.
+   */
+  async reassignJob(id: string, jobId: string): Promise<void> {
+    await this.records.update({ id }, { jobId });
+  }
+
   findByEngineId(engineId: string): Promise<ContainerRecordEntity | null> {
     return this.records.findOneBy({ engineId });
   }

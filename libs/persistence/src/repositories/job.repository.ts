@@ -17,7 +17,13 @@ export type JobChanges = Partial<
     | 'runnerId'
     | 'containerId'
     | 'failureReason'
+    | 'failureCode'
     | 'conclusion'
+    | 'profile'
+    | 'profileReason'
+    | 'imageDigest'
+    | 'githubRunnerName'
+    | 'refreshImage'
     | 'attempts'
     | 'availableAt'
     | 'assignedAt'
@@ -73,7 +79,13 @@ export class JobRepository {
         runnerId: null,
         containerId: null,
         failureReason: null,
+        failureCode: null,
         conclusion: null,
+        profile: null,
+        profileReason: null,
+        imageDigest: null,
+        githubRunnerName: null,
+        refreshImage: false,
         availableAt: null,
         attempts: 0,
         assignedAt: null,
@@ -118,6 +130,11 @@ export class JobRepository {
 
   findByGithubJobId(githubJobId: string, manager?: EntityManager): Promise<JobEntity | null> {
     return (manager ?? this.jobs.manager).findOneBy(JobEntity, { githubJobId });
+  }
+
+  /** The unfinished jobs whose runner is this one (one, unless something went wrong). */
+  findActiveByRunnerId(runnerId: string): Promise<JobEntity[]> {
+    return this.jobs.findBy({ runnerId, state: In([JobState.Queued, ...ACTIVE_JOB_STATES]) });
   }
 
   findByIds(ids: string[]): Promise<JobEntity[]> {

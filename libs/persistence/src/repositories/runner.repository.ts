@@ -6,10 +6,12 @@ import { updateVersioned } from './versioned-update';
 
 export type NewRunner = Pick<
   RunnerEntity,
-  'id' | 'name' | 'githubRunnerId' | 'scopeKind' | 'scopeName' | 'labels' | 'registration' | 'jobId'
+  'id' | 'name' | 'githubRunnerId' | 'scopeKind' | 'scopeName' | 'labels' | 'registration' | 'jobId' | 'profile'
 >;
 
-export type RunnerChanges = Partial<Pick<RunnerEntity, 'status' | 'containerId' | 'githubRunnerId' | 'deregisteredAt'>>;
+export type RunnerChanges = Partial<
+  Pick<RunnerEntity, 'status' | 'containerId' | 'githubRunnerId' | 'deregisteredAt' | 'githubJobId'>
+>;
 
 /** The runners RunnerHub registered with GitHub. Writers say which version they read, so none overwrites another. */
 @Injectable()
@@ -22,8 +24,18 @@ export class RunnerRepository {
 
   create(runner: NewRunner): Promise<RunnerEntity> {
     return this.runners.save(
-      this.runners.create({ ...runner, status: RunnerStatus.Idle, containerId: null, deregisteredAt: null }),
+      this.runners.create({
+        ...runner,
+        status: RunnerStatus.Idle,
+        containerId: null,
+        deregisteredAt: null,
+        githubJobId: null,
+      }),
     );
+  }
+
+  findByName(name: string): Promise<RunnerEntity | null> {
+    return this.runners.findOneBy({ name });
   }
 
   update(id: string, expectedVersion: number, changes: RunnerChanges): Promise<RunnerEntity> {

@@ -24,7 +24,9 @@ export function toContainerDto(
     jobId: record.jobId,
     repository: record.repository,
     image: record.spec.image,
+    imageDigest: record.spec.imageDigest ?? null,
     command: record.spec.command ?? null,
+    entrypoint: record.spec.entrypoint ?? null,
     user: record.spec.user ?? null,
     workingDir: record.spec.workingDir ?? null,
     envNames: [...(record.spec.envNames ?? [])],
@@ -54,7 +56,9 @@ function toAppliedLimits(limits: Record<string, number | undefined>): AppliedLim
 function toSecurityProfile(security: Record<string, unknown>): SecurityProfileDto {
   const strings = (value: unknown): string[] =>
     Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+  const profile = security.profile === 'standard' || security.profile === 'docker' ? security.profile : 'strict';
   return {
+    profile,
     capDrop: strings(security.capDrop),
     capAdd: strings(security.capAdd),
     securityOpt: strings(security.securityOpt),

@@ -17,10 +17,17 @@ export class AppliedLimitsDto {
 
 /** The security profile as applied to the container. */
 export class SecurityProfileDto {
+  /**
+   * The named profile: `strict` (no capabilities, no-new-privileges; every container made through the API), or for a
+   * job's runner the one RUNNER_PROFILES chose: `standard` (Docker's default capabilities, sudo works) or `docker`
+   * (standard plus a Docker daemon of its own).
+   */
+  @ApiProperty({ enum: ['strict', 'standard', 'docker'] })
+  profile!: 'strict' | 'standard' | 'docker';
   /** Always `ALL`. */
   capDrop!: string[];
   capAdd!: string[];
-  /** Always includes `no-new-privileges`. */
+  /** Includes `no-new-privileges` under the `strict` profile. */
   securityOpt!: string[];
   /** Never true. */
   @ApiProperty({ enum: [false] })
@@ -51,8 +58,12 @@ export class ContainerDto {
   jobId!: string | null;
   repository!: string | null;
   image!: string;
+  /** The image's digest (sha256:...) as its registry served it, for a runner whose image RunnerHub pulled; else null. */
+  imageDigest!: string | null;
   /** The command the container runs; null for the image's own. */
   command!: string[] | null;
+  /** The entrypoint it runs the command with; null for the image's own. */
+  entrypoint!: string[] | null;
   user!: string | null;
   workingDir!: string | null;
   /** Names of the env variables given at creation; their values are never stored or shown. */

@@ -1,0 +1,254 @@
+import { errorMessage, JobState } from '@app/common';
+import { ContainerLifecycleManager } from '@app/lifecycle';
+import {
+  ContainerRecordEntity,
+  ContainerRecordRepository,
+  JobEntity,
+  JobRepository,
+  RunnerEntity,
+} from '@app/persistence';
+import { Injectable, Logger } from '@nestjs/common';
+import { GitHubRunnerRegistry } from './github';
+import { JobRetryPolicy } from './job-retry.policy';
+import { JobTransitions } from './job-transitions.service';
+import { RunnerImageFamilies } from './runner-images';
+import { RunnerProfiles } from './runner-profiles';
+import { RunnerRegistrations } from './runner-registrations.service';
+
+export const LEDGER_ACTOR = 'github';
+
+/** GitHub's conclusions that mean the job did what it should (`skipped` and `neutral` are not failures). */
+const SUCCESSFUL = new Set(['success', 'neutral', 'skipped']);
+
+/** Job states in which a job may still get (or be) the job of a runner. */
+const UNFINISHED: readonly JobState[] = [JobState.Queued, JobState.Assigned, JobState.Running];
+
+/**
+ * GitHub is the truth about jobs. GitHub gives a queued job to ANY idle runner whose labels match, so the runner made
+ * for job A may run job B: `workflow_job` in_progress (its `runner_name`) links a job to the runner that really runs
+ * it, and `completed` (its `conclusion`) settles it. A runner's exit ends the runner, not the job: a runner that ends
+ * without GitHub having given it a job was unused (its job gets another runner), one that ran a job waits for GitHub's
+ * verdict, asked of the REST API when the webhook never comes.
+ *
+ * The ledger keeps one rule: every unfinished job points at no more than one runner, and every runner is pointed at
+ * by no more than one unfinished job. When GitHub hands job J the runner X made for job K, J takes X, K takes the
+ * runner J no longer needs (if it fits K's labels and profile) or is queued for a new one, and a runner nobody needs
+ * any more is withdrawn from GitHub and removed.
+ */
+@Injectable()
+export class GitHubJobLedger {
+  private readonly logger = new Logger(GitHubJobLedger.name);
+
+  constructor(
+    private readonly jobs: JobRepository,
+    private readonly containers: ContainerRecordRepository,
+    private readonly transitions: JobTransitions,
+    private readonly registrations: RunnerRegistrations,
+    private readonly registry: GitHubRunnerRegistry,
+    private readonly lifecycle: ContainerLifecycleManager,
+    private readonly retryPolicy: JobRetryPolicy,
+    private readonly profiles: RunnerProfiles,
+    private readonly families: RunnerImageFamilies,
+  ) {}
+
+  /** GitHub says the job runs on `runnerName` (in_progress, or the runner named by a completed job). */
+  async started(job: JobEntity, runnerName: string | null): Promise<JobEntity> {
+    if (job.githubRunnerName && job.githubRunnerName === runnerName) return job;
+    const runner = runnerName ? await this.registrations.findByName(runnerName) : null;
+    const previous = job.runnerId && job.runnerId !== runner?.id ? job.runnerId : null;
+    const reason = runnerName
+      ? `GitHub reports the job in progress on ${runner ? 'runner' : 'runner (not made by this RunnerHub)'} ${runnerName}`
+      : 'GitHub reports the job in progress';
+    const changes = {
+      githubRunnerName: runnerName,
+      ...(runnerName ? { runnerId: runner?.id ?? null, containerId: runner?.containerId ?? null } : {}),
+    };
+    const linked =
+      (await this.transitions.move(job.id, {
+        to: JobState.Running,
+        from: [JobState.Queued, JobState.Assigned],
+        changes: { ...changes, startedAt: new Date() },
+        reason,
+      })) ?? (await this.transitions.annotate(job.id, JobState.Running, changes));
+    if (!linked) return (await this.jobs.findById(job.id)) ?? job;
+    if (runner && runnerName) {
+      await this.claimRunner(linked, runner, previous);
+    } else if (previous) {
+      await this.withdrawIfUnneeded(previous, `job ${job.id} runs on another runner`);
+    }
+    return linked;
+  }
+
+  /** GitHub's verdict on the job: its conclusion decides the job's final state. */
+  async completed(job: JobEntity, conclusion: string, runnerName: string | null): Promise<JobEntity | null> {
+    let current = job;
+    if (runnerName) current = await this.started(job, runnerName);
+    const finishedAt = new Date();
+    if (current.state === JobState.Running) {
+      return this.transitions.move(job.id, { ...finalMoveFor(conclusion), from: [JobState.Running] });
+    }
+    // GitHub finished the job before any runner took it (the run was cancelled, or it ran elsewhere).
+    const why = `GitHub finished the job (${conclusion}) before it started here`;
+    const cancelled = await this.transitions.move(job.id, {
+      to: JobState.Cancelled,
+      from: [JobState.Queued, JobState.Assigned],
+      changes: { finishedAt, conclusion, failureReason: why },
+      reason: why,
+    });
+    if (cancelled && current.runnerId) await this.withdrawIfUnneeded(current.runnerId, why);
+    return cancelled;
+  }
+
+  /**
+   * A runner's container ended. A runner that ran a GitHub job waits for GitHub's verdict on it. One that never got
+   * a job was unused: GitHub is asked first (the in_progress webhook may be late or lost), then its job, if it still
+   * waits, gets a new runner; a runner too old for GitHub has its image pulled again first.
+   */
+  async runnerEnded(container: ContainerRecordEntity): Promise<void> {
+    const runner = await this.registrations.findByContainerId(container.id);
+    if (!runner) return;
+    if (runner.githubJobId) {
+      // GitHub removes an ephemeral runner once its job is done; this confirms it, or removes one that died mid-job.
+      await this.registrations.release(runner.id, 'its runner ended after its job');
+      return;
+    }
+    const [job] = await this.jobs.findActiveByRunnerId(runner.id);
+    if (!job?.githubJobId) {
+      await this.registrations.release(runner.id, 'its container ended without a job');
+      return;
+    }
+    const truth = await this.askGitHub(job);
+    if (truth?.runnerName === runner.name) {
+      await this.settleFromGitHub(job, truth);
+      return;
+    }
+    const exit = container.exitCode ?? -1;
+    const outdated = this.families.current.exitKind(exit) === 'outdated';
+    const ended = `runner ${runner.name} ended (${describeEnd(container)}) without GitHub giving it a job`;
+    await this.registrations.release(runner.id, 'it ended without a job');
+    const decision = this.retryPolicy.decide(job.attempts, new Error(ended));
+    const common = { runnerId: null, containerId: null, failureReason: decision.reason, refreshImage: outdated };
+    const from = [JobState.Assigned];
+    if (decision.retry) {
+      await this.transitions.move(job.id, {
+        to: JobState.Queued,
+        from,
+        changes: { ...common, availableAt: outdated ? null : decision.availableAt, assignedAt: null },
+        reason: outdated ? `${ended}: its runner version is too old; the image is pulled again` : decision.reason,
+      });
+    } else {
+      await this.transitions.move(job.id, {
+        to: JobState.Failed,
+        from,
+        changes: { ...common, failureCode: 'RUNNER_UNUSED', finishedAt: new Date() },
+        reason: decision.reason,
+      });
+    }
+  }
+
+  /** A GitHub job whose verdict is overdue: ask GitHub, and settle it if GitHub has one. */
+  async reconcile(job: JobEntity): Promise<void> {
+    const truth = await this.askGitHub(job);
+    if (truth) await this.settleFromGitHub(job, truth);
+  }
+
+  private async settleFromGitHub(
+    job: JobEntity,
+    truth: { status: string; conclusion: string | null; runnerName: string | null },
+  ): Promise<void> {
+    if (truth.status === 'completed') {
+      await this.completed(job, truth.conclusion ?? 'unknown', truth.runnerName);
+    } else if (truth.status === 'in_progress' && truth.runnerName) {
+      await this.started(job, truth.runnerName);
+    }
+  }
+
+  private async askGitHub(job: JobEntity) {
+    try {
+      return await this.registry.getWorkflowJob(job.repository, job.githubJobId!);
+    } catch (error) {
+      this.logger.warn(`GitHub could not tell what became of job ${job.id}: ${errorMessage(error)}`);
+      return null;
+    }
+  }
+
+  /** Job J now runs on runner X: X serves nobody else; the job X was made for gets J's old runner or a new one. */
+  private async claimRunner(job: JobEntity, runner: RunnerEntity, previous: string | null): Promise<void> {
+    await this.registrations.markTaken(runner, job.githubJobId!).catch((error: unknown) => {
+      this.logger.warn(`Runner ${runner.name} could not be marked busy: ${errorMessage(error)}`);
+    });
+    if (runner.containerId) await this.containers.reassignJob(runner.containerId, job.id);
+    let spare = previous;
+    for (const other of await this.jobs.findActiveByRunnerId(runner.id)) {
+      if (other.id === job.id || other.githubRunnerName) continue;
+      const handedOver = spare ? await this.handOver(other, spare, runner.name, job.id) : false;
+      if (handedOver) {
+        spare = null;
+        continue;
+      }
+      await this.transitions.move(other.id, {
+        to: JobState.Queued,
+        from: [JobState.Assigned],
+        changes: { runnerId: null, containerId: null, assignedAt: null, availableAt: null },
+        reason: `GitHub gave its runner ${runner.name} to job ${job.id}; it gets a runner of its own`,
+      });
+    }
+    if (spare) await this.withdrawIfUnneeded(spare, `job ${job.id} runs on runner ${runner.name}`);
+  }
+
+  /** Gives job `other` the spare runner, if that runner still waits for a job and fits the job's labels and profile. */
+  private async handOver(other: JobEntity, spareId: string, takenName: string, takerId: string): Promise<boolean> {
+    const spare = await this.registrations.findById(spareId);
+    if (!spare || spare.githubJobId || spare.deregisteredAt || !spare.containerId) return false;
+    const labels = new Set(spare.labels.map((label) => label.toLowerCase()));
+    const fits =
+      other.labels.every((label) => labels.has(label.toLowerCase())) &&
+      spare.profile === this.profiles.choose(other.labels).profile;
+    if (!fits) return false;
+    const moved = await this.transitions.annotate(other.id, JobState.Assigned, {
+      runnerId: spare.id,
+      containerId: spare.containerId,
+    });
+    if (!moved) return false;
+    await this.containers.reassignJob(spare.containerId, other.id);
+    this.logger.log(`Job ${other.id} takes runner ${spare.name}: its own, ${takenName}, runs job ${takerId}`);
+    return true;
+  }
+
+  /** Takes a runner no unfinished job points at off GitHub and removes its container: it would wait forever. */
+  private async withdrawIfUnneeded(runnerId: string, why: string): Promise<void> {
+    const wanted = await this.jobs.findActiveByRunnerId(runnerId);
+    if (wanted.some((job) => UNFINISHED.includes(job.state))) return;
+    const runner = await this.registrations.findById(runnerId);
+    if (!runner || runner.githubJobId) return;
+    await this.registrations.release(runnerId, `no job needs it: ${why}`);
+    if (!runner.containerId) return;
+    await this.lifecycle
+      .remove(runner.containerId, { force: true }, LEDGER_ACTOR, `runner withdrawn: no job needs it (${why})`)
+      .catch((error: unknown) =>
+        this.logger.warn(`Container ${runner.containerId} could not be removed: ${errorMessage(error)}`),
+      );
+  }
+}
+
+/** The final state GitHub's conclusion calls for. */
+function finalMoveFor(conclusion: string) {
+  const finishedAt = new Date();
+  const reason = `GitHub concluded the job: ${conclusion}`;
+  if (SUCCESSFUL.has(conclusion)) {
+    return { to: JobState.Completed, changes: { finishedAt, conclusion }, reason };
+  }
+  if (conclusion === 'cancelled') {
+    return { to: JobState.Cancelled, changes: { finishedAt, conclusion, failureReason: reason }, reason };
+  }
+  return {
+    to: JobState.Failed,
+    changes: { finishedAt, conclusion, failureReason: reason, failureCode: 'JOB_FAILED' },
+    reason,
+  };
+}
+
+function describeEnd(container: ContainerRecordEntity): string {
+  if (container.stateReason === 'oom-killed') return 'out of memory';
+  return container.exitCode === null ? container.state : `exit code ${container.exitCode}`;
+}
