@@ -140,10 +140,7 @@ export class EnvironmentDto {
   @SecretSetting()
   REGISTRY_AUTH?: string;
 
-  @PatternSetting(
-    /^\[.*\]$/s,
-    'RUNNER_CUSTOM_COMMAND must be a JSON array of strings, such as ["/home/runner/run.sh"]',
-  )
+  @PatternSetting(/^\[.*\]$/s, 'RUNNER_CUSTOM_COMMAND must be a JSON array of strings, such as ["/home/runner/run.sh"]')
   RUNNER_CUSTOM_COMMAND?: string;
 
   @PatternSetting(/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/, 'RUNNER_CUSTOM_USER must be user, uid or uid:gid')

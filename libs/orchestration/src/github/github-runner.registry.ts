@@ -107,7 +107,11 @@ export class GitHubRunnerRegistry {
     this.requireConfigured();
     const [owner, repo] = repository.split('/');
     try {
-      const { data } = await this.github.rest.actions.getJobForWorkflowRun({ owner, repo, job_id: Number(githubJobId) });
+      const { data } = await this.github.rest.actions.getJobForWorkflowRun({
+        owner,
+        repo,
+        job_id: Number(githubJobId),
+      });
       const answer: unknown = data;
       if (!isRecord(answer) || typeof answer.status !== 'string') {
         throw this.unreadable(`workflow job ${githubJobId} of ${repository}`);

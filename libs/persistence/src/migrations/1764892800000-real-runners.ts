@@ -10,8 +10,7 @@ export class RealRunners1764892800000 implements MigrationInterface {
   name = 'RealRunners1764892800000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    const text = (name: string, length: string) =>
-      new TableColumn({ name, type: 'varchar', length, isNullable: true });
+    const text = (name: string, length: string) => new TableColumn({ name, type: 'varchar', length, isNullable: true });
     await queryRunner.addColumns('jobs', [
       text('profile', '16'),
       new TableColumn({ name: 'profileReason', type: 'text', isNullable: true }),
@@ -28,7 +27,14 @@ export class RealRunners1764892800000 implements MigrationInterface {
     await queryRunner.dropColumn('runners', 'githubJobId');
     await queryRunner.dropColumn('runners', 'profile');
     await queryRunner.dropIndex('jobs', 'idx_jobs_runner');
-    for (const column of ['refreshImage', 'githubRunnerName', 'failureCode', 'imageDigest', 'profileReason', 'profile']) {
+    for (const column of [
+      'refreshImage',
+      'githubRunnerName',
+      'failureCode',
+      'imageDigest',
+      'profileReason',
+      'profile',
+    ]) {
       await queryRunner.dropColumn('jobs', column);
     }
   }
