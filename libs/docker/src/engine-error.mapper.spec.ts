@@ -43,8 +43,8 @@ describe('mapEngineError on errors recorded from Docker 20.10', () => {
     });
     expect(error.code).toBe(ErrorCode.ImageNotFound);
     expect(error.message).toContain('runnerhub-test/missing:404');
-    expect(error.message).toMatch(/never pulls/);
-    expect(error.message).toMatch(/docker load.*docker import/);
+    expect(error.message).toMatch(/already on the engine/);
+    expect(error.message).toMatch(/docker pull.*docker load/);
     expect(error.details).toMatchObject({ image: 'runnerhub-test/missing:404', engineMessage: expect.any(String) });
   });
 

@@ -77,8 +77,9 @@ function fromStatus(status: number, engineMessage: string, context: EngineCallCo
     const image = context.image ?? imageFromMessage(engineMessage) ?? 'the requested image';
     return new DomainError(
       ErrorCode.ImageNotFound,
-      `Image ${image} is not present on the Docker engine at ${context.endpoint}. RunnerHub never pulls images: ` +
-        `load it onto the engine first (for example with \`docker load\` or \`docker import\`).`,
+      `Image ${image} is not present on the Docker engine at ${context.endpoint}. A container made through the API ` +
+        `uses images already on the engine (runners of jobs are pulled per RUNNER_IMAGE_PULL): pull or load it ` +
+        `onto the engine first (\`docker pull\`, \`docker load\`).`,
       { ...details, image },
       { cause },
     );

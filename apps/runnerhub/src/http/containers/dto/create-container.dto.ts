@@ -24,7 +24,10 @@ const ABSOLUTE_PATH = /^\//;
 
 /** What to run. */
 export class ContainerConfigDto {
-  /** An image already present on the engine (RunnerHub never pulls), e.g. `myoung34/github-runner:latest`. */
+  /**
+   * An image already present on the engine, e.g. `ghcr.io/actions/actions-runner:2.336.0`: containers made through
+   * this API are not pulled (job runners are, per RUNNER_IMAGE_PULL).
+   */
   @IsString()
   @IsNotEmpty()
   @MaxLength(512)
