@@ -1,4 +1,4 @@
-import { AppConfig, ContainerState, MANAGED_SELECTOR } from '@app/common';
+import { AppConfig, ContainerState, isDaemonSidecar, MANAGED_SELECTOR } from '@app/common';
 import { DockerEngine } from '@app/docker';
 import { ContainerRecordRepository, JobRepository } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
@@ -31,12 +31,14 @@ export class CleanupInventory {
       this.config.cleanup;
     return {
       records,
-      engineContainers: engineContainers.map((container) => ({
-        engineId: container.id,
-        name: container.names[0] ?? container.id.slice(0, 12),
-        running: container.state === 'running',
-        created: container.created,
-      })),
+      engineContainers: engineContainers
+        .filter((container) => !isDaemonSidecar(container.labels))
+        .map((container) => ({
+          engineId: container.id,
+          name: container.names[0] ?? container.id.slice(0, 12),
+          running: container.state === 'running',
+          created: container.created,
+        })),
       jobs,
       now,
       settings: { completedGraceMs, preserveFailed, failedRetentionMs, orphanAgeMs, stoppedAgeMs, stuckAfterMs },

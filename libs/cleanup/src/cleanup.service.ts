@@ -4,6 +4,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { CleanupExecutor, CleanupOutcome } from './cleanup-executor';
 import { CleanupInventory } from './cleanup-inventory';
 import { CleanupAction, decideCleanup } from './cleanup-policies';
+import { RunnerDaemons } from '@app/lifecycle';
 
 /** Any constant shared by the replicas: the advisory lock that lets one of them scan at a time. */
 const CLEANUP_LOCK_KEY = 0x434c4e55; // "CLNU"
@@ -32,6 +33,7 @@ export class CleanupService {
     private readonly executor: CleanupExecutor,
     private readonly lock: ScanLock,
     private readonly events: EventPublisher,
+    private readonly daemons: RunnerDaemons,
   ) {}
 
   async preview(now = new Date()): Promise<CleanupAction[]> {
@@ -50,9 +52,12 @@ export class CleanupService {
   private async scan(trigger: CleanupReport['trigger']): Promise<CleanupReport> {
     const startedAt = new Date();
     const started = performance.now();
-    const exclusive = await this.lock.runExclusive(CLEANUP_LOCK_KEY, async () =>
-      this.executor.execute(decideCleanup(await this.inventory.take(startedAt))),
-    );
+    const exclusive = await this.lock.runExclusive(CLEANUP_LOCK_KEY, async () => {
+      const outcomes = await this.executor.execute(decideCleanup(await this.inventory.take(startedAt)));
+      // Runner daemons go with their runners; one left by a crash between the two goes here.
+      await this.daemons.releaseOrphans();
+      return outcomes;
+    });
     const report: CleanupReport = {
       trigger,
       startedAt,

@@ -1,6 +1,7 @@
 import { DomainError, ErrorCode } from '@app/common';
 import type Dockerode from 'dockerode';
-import type { EngineContainerSpec, HostConfigSpec } from './engine.types';
+import { DAEMON_SIDECAR_TYPE } from './engine.types';
+import type { DaemonSidecarSpec, EngineContainerSpec, HostConfigSpec } from './engine.types';
 
 /** The only HostConfig keys that reach the engine: a spec built at runtime cannot smuggle in anything else. */
 const HOST_CONFIG_KEYS = [
@@ -20,6 +21,7 @@ const HOST_CONFIG_KEYS = [
   'Init',
   'NetworkMode',
   'Binds',
+  'Mounts',
 ] as const satisfies ReadonlyArray<keyof HostConfigSpec>;
 
 /** Builds the engine's create body from a spec, refusing what RunnerHub never asks for. */
@@ -39,6 +41,10 @@ export function toCreateOptions(spec: EngineContainerSpec): Dockerode.ContainerC
   // The type already says false; this guards callers that build the spec from untyped input.
   if ((spec.hostConfig as { Privileged?: unknown }).Privileged === true) {
     problems.push('hostConfig.Privileged must be false: RunnerHub never runs privileged containers');
+  }
+  if (!onlyNamedVolumes(spec.hostConfig.Mounts)) {
+    // A bind mount here would bypass the allowed-paths check that Binds go through.
+    problems.push('hostConfig.Mounts may hold only named volumes (Type volume, a volume name, an absolute Target)');
   }
   if (problems.length > 0) {
     throw new DomainError(ErrorCode.ValidationFailed, `Container spec refused: ${problems.join('; ')}`, {
@@ -69,4 +75,40 @@ export function toCreateOptions(spec: EngineContainerSpec): Dockerode.ContainerC
     AttachStdin: false,
     HostConfig: hostConfig,
   };
+}
+
+/**
+ * The create body of a job's own Docker daemon (the `docker` runner profile): the only container that may be
+ * privileged. It must say what it is (label runnerhub.type=dind), so that this path cannot be borrowed to make a
+ * privileged runner; everything else is checked exactly as for any other container.
+ */
+export function toDaemonSidecarCreateOptions(spec: DaemonSidecarSpec): Dockerode.ContainerCreateOptions {
+  const { Privileged: privileged, ...hostConfig } = spec.hostConfig;
+  if (spec.labels?.['runnerhub.type'] !== DAEMON_SIDECAR_TYPE) {
+    throw new DomainError(
+      ErrorCode.ValidationFailed,
+      `Container spec refused: a daemon sidecar must carry the label runnerhub.type=${DAEMON_SIDECAR_TYPE}`,
+      { name: spec.name, problems: [`label runnerhub.type must be ${DAEMON_SIDECAR_TYPE}`] },
+    );
+  }
+  const options = toCreateOptions({ ...spec, hostConfig });
+  return { ...options, HostConfig: { ...options.HostConfig, Privileged: privileged === true } };
+}
+
+function onlyNamedVolumes(mounts: unknown): boolean {
+  if (mounts === undefined) return true;
+  return (
+    Array.isArray(mounts) &&
+    mounts.every((mount: unknown) => {
+      const m = mount as Record<string, unknown> | null;
+      return (
+        !!m &&
+        m.Type === 'volume' &&
+        typeof m.Source === 'string' &&
+        /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(m.Source) &&
+        typeof m.Target === 'string' &&
+        m.Target.startsWith('/')
+      );
+    })
+  );
 }

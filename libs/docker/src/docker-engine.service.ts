@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { toContainerInspection, toContainerSummary } from './container-inspection.mapper';
 import { parseContainerLogs } from './container-logs.parser';
 import { toCreateOptions } from './container-spec.mapper';
+import { toDaemonSidecarCreateOptions } from './container-spec.mapper';
 import { withDeadline } from './deadline';
 import { describeEndpoint } from './docker-client.factory';
 import { DEFAULT_DOCKER_ENGINE_OPTIONS, DockerEngineOptions } from './docker-options';
@@ -28,6 +29,7 @@ import type {
   StartResult,
   StopResult,
 } from './engine.types';
+import type { DaemonSidecarSpec, RemoveVolumeResult, VolumeSummary } from './engine.types';
 import { ExecAbandoned, withExecLimits } from './exec-cancellation';
 import { ExecOutputCollector } from './exec-output.collector';
 import { newExecMark, reaperCommand } from './exec-reaper';
@@ -197,6 +199,58 @@ export class DockerEngine {
       this.client.listContainers({ all: options.all ?? true, filters: { label }, abortSignal }),
     );
     return raw.map(toContainerSummary);
+  }
+
+  /**
+   * Creates a job's own Docker daemon container (the `docker` runner profile): the one container that may be
+   * privileged, through its own spec type and mapper (see toDaemonSidecarCreateOptions). Returns the engine's id.
+   */
+  async createDaemonSidecar(spec: DaemonSidecarSpec): Promise<string> {
+    const options = toDaemonSidecarCreateOptions(spec);
+    const container = await this.call(
+      'create daemon sidecar',
+      { containerId: spec.name, image: spec.image },
+      (abortSignal) => this.client.createContainer({ ...options, abortSignal }),
+    );
+    return container.id;
+  }
+
+  /**
+   * Creates a named volume (local driver) with the given labels. The engine answers an existing name with that
+   * volume unchanged (its labels included), so a repeated call is harmless; the labels returned are the volume's own.
+   */
+  async createVolume(name: string, labels: Record<string, string>): Promise<VolumeSummary> {
+    const raw = await this.call('create volume', {}, async (abortSignal) => {
+      const volume = await this.client.createVolume({ Name: name, Driver: 'local', Labels: labels, abortSignal });
+      const inspected: RawVolume = await volume.inspect({ abortSignal });
+      return inspected;
+    });
+    return toVolumeSummary(raw);
+  }
+
+  /**
+   * Removes a named volume. A volume that is not there answers alreadyGone (not an error); one that a container
+   * still mounts (even a stopped one) is a Conflict naming that container: remove the container first.
+   */
+  async removeVolume(name: string): Promise<RemoveVolumeResult> {
+    return this.call('remove volume', {}, async (abortSignal) => {
+      try {
+        await this.client.getVolume(name).remove({ abortSignal });
+        return { alreadyGone: false };
+      } catch (error) {
+        if (statusOf(error) === 404) return { alreadyGone: true };
+        throw error;
+      }
+    });
+  }
+
+  /** Volumes carrying every given label (true: the label is present, with any value). */
+  async listVolumesByLabel(labels: Record<string, string | true>): Promise<VolumeSummary[]> {
+    const label = Object.entries(labels).map(([key, value]) => (value === true ? key : `${key}=${value}`));
+    const raw = (await this.call('list volumes', {}, (abortSignal) =>
+      this.client.listVolumes({ filters: { label }, abortSignal }),
+    )) as { Volumes?: RawVolume[] | null };
+    return (raw.Volumes ?? []).map(toVolumeSummary);
   }
 
   /**
@@ -436,6 +490,24 @@ interface RawInfo {
   NCPU: number;
   MemTotal: number;
   ServerVersion: string;
+}
+
+/** A volume as the engine describes it (list and inspect); @types/dockerode's typing omits CreatedAt. */
+interface RawVolume {
+  Name: string;
+  Driver: string;
+  Labels?: Record<string, string> | null;
+  CreatedAt?: string;
+}
+
+function toVolumeSummary(raw: RawVolume): VolumeSummary {
+  const created = raw.CreatedAt ? new Date(raw.CreatedAt) : null;
+  return {
+    name: raw.Name,
+    driver: raw.Driver,
+    labels: raw.Labels ?? {},
+    created: created && !Number.isNaN(created.getTime()) ? created : null,
+  };
 }
 
 function statusOf(error: unknown): number | undefined {

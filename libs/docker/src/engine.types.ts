@@ -87,7 +87,7 @@ export interface DaemonSidecarSpec extends Omit<EngineContainerSpec, 'hostConfig
 }
 
 /** The label value a daemon sidecar must carry under `runnerhub.type`; the privileged path refuses anything else. */
-export const DAEMON_SIDECAR_TYPE = 'dind';
+export { DAEMON_SIDECAR_TYPE } from '@app/common';
 
 /** A volume as the engine lists it. */
 export interface VolumeSummary {

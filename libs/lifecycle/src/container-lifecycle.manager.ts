@@ -21,6 +21,7 @@ import { ContainerLocks } from './container-locks';
 import { ContainerConfig, ContainerLimits, SecurityOptions } from './container-request';
 import { ContainerSpecBuilder } from './container-spec.builder';
 import { DiskQuotaSupport } from './disk-quota-support';
+import { RunnerDaemons } from './docker-profile/runner-daemons';
 import { illegalTransition, TransitionRecorder } from './transition-recorder';
 
 export const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
@@ -41,6 +42,7 @@ export class ContainerLifecycleManager {
     private readonly locks: ContainerLocks,
     private readonly specs: ContainerSpecBuilder,
     private readonly diskQuota: DiskQuotaSupport,
+    private readonly daemons: RunnerDaemons,
   ) {}
 
   /** Creates (but does not start) a runner container and returns RunnerHub's id for it. */
@@ -83,8 +85,12 @@ export class ContainerLifecycleManager {
         { reason: 'creation requested', actor },
       );
       try {
+        const daemon =
+          resolved.security.profile === 'docker'
+            ? await this.daemons.attach(identity, config.repository ?? null, resolved)
+            : undefined;
         const engineId = await this.engine.createContainer(
-          this.specs.build(identity, config, resolved.limits, resolved.security),
+          this.specs.build(identity, config, resolved.limits, resolved.security, daemon),
         );
         record = await this.recorder.move(record, {
           to: ContainerState.Created,
@@ -94,6 +100,7 @@ export class ContainerLifecycleManager {
         });
       } catch (error) {
         await this.fail(record.id, error, actor);
+        if (resolved.security.profile === 'docker') await this.daemons.release(record.id);
         throw error;
       }
       return record.id;

@@ -1,8 +1,9 @@
-import { ContainerState, MANAGED_SELECTOR, RunnerHubLabel } from '@app/common';
+import { ContainerState, isDaemonSidecar, MANAGED_SELECTOR, RunnerHubLabel } from '@app/common';
 import { DockerEngine, EngineEvent, EngineEventStream } from '@app/docker';
 import { ContainerRecordRepository } from '@app/persistence';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { Subscription } from 'rxjs';
+import { RunnerDaemons } from './docker-profile/runner-daemons';
 import { EngineStateSync } from './engine-state-sync';
 
 /** Engine actions after which a record may no longer match its container. */
@@ -31,6 +32,7 @@ export class ContainerReconciler implements OnApplicationBootstrap, OnModuleDest
     private readonly engine: DockerEngine,
     private readonly records: ContainerRecordRepository,
     private readonly sync: EngineStateSync,
+    private readonly daemons: RunnerDaemons,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -79,18 +81,21 @@ export class ContainerReconciler implements OnApplicationBootstrap, OnModuleDest
       if (await this.sync.reconcile(record.id)) changed += 1;
     }
     for (const container of onEngine) {
+      if (isDaemonSidecar(container.labels)) continue;
       const recordId = container.labels[RunnerHubLabel.Record];
       if (known.has(container.id) || (recordId && known.has(recordId))) continue;
       if (await this.sync.adopt(container.id)) changed += 1;
     }
+    const orphanDaemons = await this.daemons.releaseOrphans();
     this.logger.log(
-      `Resynced with the engine: ${open.length} open records, ${onEngine.length} labelled containers, ${changed} corrected`,
+      `Resynced with the engine: ${open.length} open records, ${onEngine.length} labelled containers, ${changed} corrected` +
+        (orphanDaemons > 0 ? `, ${orphanDaemons} orphaned runner daemons released` : ''),
     );
   }
 
   private async onEngineEvent(event: EngineEvent): Promise<void> {
     if (event.type !== 'container' || !ACTIONS_TO_CHECK.has(event.action)) return;
-    if (event.attributes[RunnerHubLabel.Managed] !== 'true') return;
+    if (event.attributes[RunnerHubLabel.Managed] !== 'true' || isDaemonSidecar(event.attributes)) return;
     try {
       const recordId = event.attributes[RunnerHubLabel.Record];
       const record =

@@ -7,7 +7,7 @@ import {
   RunnerHubLabel,
   RunnerProfileName,
 } from '@app/common';
-import type { EngineContainerSpec } from '@app/docker';
+import type { EngineContainerSpec, VolumeMountSpec } from '@app/docker';
 import { Injectable } from '@nestjs/common';
 import {
   ContainerConfig,
@@ -18,6 +18,13 @@ import {
   DOCKER_DEFAULT_CAPABILITIES,
   SecurityOptions,
 } from './container-request';
+
+/** What a `docker` profile runner needs of its own daemon (see DockerDaemonSidecars). */
+export interface DaemonAttachment {
+  networkMode: string;
+  mounts: VolumeMountSpec[];
+  env: Record<string, string>;
+}
 
 export interface ContainerIdentity {
   recordId: string;
@@ -116,18 +123,24 @@ export class ContainerSpecBuilder {
     };
   }
 
+  /**
+   * The engine's create body. A `docker` profile runner comes with its daemon's attachment: it joins the daemon's
+   * network namespace, mounts the unit's volumes (its socket and work directory) and finds the daemon by DOCKER_HOST.
+   */
   build(
     identity: ContainerIdentity,
     request: ContainerConfig,
     limits: ResolvedLimits,
     security: ResolvedSecurity,
+    daemon?: DaemonAttachment,
   ): EngineContainerSpec {
+    const env = { ...request.env, ...daemon?.env };
     return {
       name: identity.name,
       image: request.image,
       cmd: request.command,
       entrypoint: request.entrypoint,
-      env: Object.entries(request.env ?? {}).map(([name, value]) => `${name}=${value}`),
+      env: Object.entries(env).map(([name, value]) => `${name}=${value}`),
       labels: this.labels(identity, request),
       user: request.user,
       workingDir: request.workingDir,
@@ -147,8 +160,9 @@ export class ContainerSpecBuilder {
         ReadonlyRootfs: security.readOnlyRootfs,
         Tmpfs: Object.fromEntries(security.tmpfs.map((path) => [path, 'rw,noexec,nosuid,size=256m'])),
         ...(security.usernsMode ? { UsernsMode: security.usernsMode } : {}),
-        NetworkMode: security.network,
+        NetworkMode: daemon?.networkMode ?? security.network,
         Binds: security.binds,
+        ...(daemon ? { Mounts: daemon.mounts } : {}),
         // A tiny init as PID 1 forwards SIGTERM and reaps zombies: stop takes milliseconds instead of the timeout.
         Init: true,
       },

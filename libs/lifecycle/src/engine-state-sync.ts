@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ContainerState as S, DomainError, ErrorCode, RunnerHubLabel } from '@app/common';
+import { ContainerState as S, DomainError, ErrorCode, isDaemonSidecar, RunnerHubLabel } from '@app/common';
 import { ContainerInspection, DockerEngine } from '@app/docker';
 import { ContainerRecordEntity, ContainerRecordRepository, TransitionChange } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
@@ -54,6 +54,7 @@ export class EngineStateSync {
   async adopt(engineId: string): Promise<boolean> {
     const inspection = await this.inspectOrNull(engineId);
     if (!inspection || inspection.labels[RunnerHubLabel.Managed] !== 'true') return false;
+    if (isDaemonSidecar(inspection.labels)) return false;
     if (await this.records.findByEngineId(engineId)) return false;
     const labelled = inspection.labels[RunnerHubLabel.Record];
     const id = labelled && UUID.test(labelled) && !(await this.records.findById(labelled)) ? labelled : randomUUID();

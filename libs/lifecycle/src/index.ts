@@ -5,3 +5,4 @@ export * from './container-request';
 export * from './container-spec.builder';
 export * from './engine-state-sync';
 export * from './lifecycle.module';
+export * from './docker-profile';

@@ -1,4 +1,4 @@
-import { EventPublisher } from '@app/common';
+import { AppConfig, EventPublisher } from '@app/common';
 import { DockerModule } from '@app/docker';
 import { PersistenceModule } from '@app/persistence';
 import { Module } from '@nestjs/common';
@@ -7,6 +7,12 @@ import { ContainerLocks } from './container-locks';
 import { ContainerReconciler } from './container-reconciler.service';
 import { ContainerSpecBuilder } from './container-spec.builder';
 import { DiskQuotaSupport } from './disk-quota-support';
+import {
+  DOCKER_DAEMON_SIDECAR_OPTIONS,
+  DockerDaemonSidecarOptions,
+  DockerDaemonSidecars,
+  RunnerDaemons,
+} from './docker-profile';
 import { EngineStateSync } from './engine-state-sync';
 import { TransitionRecorder } from './transition-recorder';
 
@@ -23,9 +29,19 @@ import { TransitionRecorder } from './transition-recorder';
     DiskQuotaSupport,
     TransitionRecorder,
     EngineStateSync,
+    {
+      provide: DOCKER_DAEMON_SIDECAR_OPTIONS,
+      useFactory: (config: AppConfig): Partial<DockerDaemonSidecarOptions> => ({
+        image: config.runners.dind.image,
+        privileged: config.runners.dind.privileged,
+      }),
+      inject: [AppConfig],
+    },
+    DockerDaemonSidecars,
+    RunnerDaemons,
     ContainerLifecycleManager,
     ContainerReconciler,
   ],
-  exports: [ContainerLifecycleManager, ContainerReconciler, EngineStateSync, EventPublisher],
+  exports: [ContainerLifecycleManager, ContainerReconciler, EngineStateSync, EventPublisher, RunnerDaemons],
 })
 export class LifecycleModule {}

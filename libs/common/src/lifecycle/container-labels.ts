@@ -21,3 +21,14 @@ export const RESERVED_LABELS: ReadonlySet<string> = new Set([
 ]);
 
 export const MANAGED_SELECTOR = { [RunnerHubLabel.Managed]: 'true' } as const;
+
+/** `runnerhub.type` of a `docker` profile runner's own Docker daemon, made and removed with its runner. */
+export const DAEMON_SIDECAR_TYPE = 'dind';
+
+/**
+ * A runner's Docker daemon is part of its runner's unit, not a runner container of its own: the reconciler never
+ * adopts one and the cleanup policies never judge one; the unit's owner releases it with its runner.
+ */
+export function isDaemonSidecar(labels: Readonly<Record<string, string>>): boolean {
+  return labels[RunnerHubLabel.Type] === DAEMON_SIDECAR_TYPE;
+}

@@ -1,0 +1,3 @@
+export * from './docker-daemon-sidecars';
+export * from './sidecar-spec';
+export * from './runner-daemons';
