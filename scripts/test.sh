@@ -6,6 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/build-test-images.sh
+# The real-contract runner stand-ins (actions and myoung34 families), the per-job Docker daemon of the `docker`
+# profile, and Debian's registry for the pull tests: each cached, quick when already in place.
+bash scripts/build-runner-standins.sh
+bash scripts/build-dind-image.sh
+bash scripts/registry-up.sh
 # Debian's Chromium for the Swagger UI test (installed when missing and we are root; never a downloaded browser).
 bash scripts/browser-up.sh
 
