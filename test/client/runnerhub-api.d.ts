@@ -368,7 +368,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @enum {string} */
-        ApiErrorCode: "VALIDATION_FAILED" | "NOT_FOUND" | "CONFLICT" | "ILLEGAL_TRANSITION" | "IMAGE_NOT_FOUND" | "UNSUPPORTED_BY_ENGINE" | "ENGINE_REJECTED" | "ENGINE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "TIMEOUT" | "GITHUB_NOT_CONFIGURED" | "GITHUB_REJECTED" | "GITHUB_UNAVAILABLE" | "LABELS_NOT_SERVED" | "UNAUTHORIZED" | "FORBIDDEN" | "ROUTE_NOT_FOUND" | "MALFORMED_REQUEST" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "METHOD_NOT_ALLOWED" | "RATE_LIMITED" | "INVALID_SIGNATURE" | "WEBHOOKS_DISABLED" | "INTERNAL_ERROR";
+        ApiErrorCode: "VALIDATION_FAILED" | "NOT_FOUND" | "CONFLICT" | "ILLEGAL_TRANSITION" | "IMAGE_NOT_FOUND" | "IMAGE_PULL_FAILED" | "UNSUPPORTED_BY_ENGINE" | "ENGINE_REJECTED" | "ENGINE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "TIMEOUT" | "GITHUB_NOT_CONFIGURED" | "GITHUB_REJECTED" | "GITHUB_UNAVAILABLE" | "LABELS_NOT_SERVED" | "UNAUTHORIZED" | "FORBIDDEN" | "ROUTE_NOT_FOUND" | "MALFORMED_REQUEST" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "METHOD_NOT_ALLOWED" | "RATE_LIMITED" | "INVALID_SIGNATURE" | "WEBHOOKS_DISABLED" | "INTERNAL_ERROR";
         ApiErrorDto: {
             /** @example ILLEGAL_TRANSITION */
             code: components["schemas"]["ApiErrorCode"];
@@ -475,6 +475,13 @@ export interface components {
         };
         SecurityProfileDto: {
             /**
+             * @description The named profile: `strict` (no capabilities, no-new-privileges; every container made through the API), or for a
+             *     job's runner the one RUNNER_PROFILES chose: `standard` (Docker's default capabilities, sudo works) or `docker`
+             *     (standard plus a Docker daemon of its own).
+             * @enum {string}
+             */
+            profile: "strict" | "standard" | "docker";
+            /**
              * @description Never true.
              * @enum {boolean}
              */
@@ -487,7 +494,7 @@ export interface components {
             /** @description Always `ALL`. */
             capDrop: string[];
             capAdd: string[];
-            /** @description Always includes `no-new-privileges`. */
+            /** @description Includes `no-new-privileges` under the `strict` profile. */
             securityOpt: string[];
             readOnlyRootfs: boolean;
             /** @description Scratch paths mounted as tmpfs (only with a read-only root). */
@@ -522,8 +529,12 @@ export interface components {
             jobId: string | null;
             repository: string | null;
             image: string;
+            /** @description The image's digest (sha256:...) as its registry served it, for a runner whose image RunnerHub pulled; else null. */
+            imageDigest: string | null;
             /** @description The command the container runs; null for the image's own. */
             command: string[] | null;
+            /** @description The entrypoint it runs the command with; null for the image's own. */
+            entrypoint: string[] | null;
             user: string | null;
             workingDir: string | null;
             /** @description Names of the env variables given at creation; their values are never stored or shown. */
@@ -561,7 +572,10 @@ export interface components {
             labels?: {
                 [key: string]: string;
             };
-            /** @description An image already present on the engine (RunnerHub never pulls), e.g. `myoung34/github-runner:latest`. */
+            /**
+             * @description An image already present on the engine, e.g. `ghcr.io/actions/actions-runner:2.336.0`: containers made through
+             *     this API are not pulled (job runners are, per RUNNER_IMAGE_PULL).
+             */
             image: string;
             /** @description Argument vector; it replaces the image's command. */
             command?: string[];
@@ -699,6 +713,18 @@ export interface components {
         JobState: "queued" | "assigned" | "running" | "completed" | "failed" | "cancelled";
         JobDto: {
             state: components["schemas"]["JobState"];
+            /**
+             * @description Where the job's result comes from. `github`: a job GitHub queued (webhook); GitHub's `completed` conclusion
+             *     settles it, since a real runner exits 0 whatever the job's result. `exit-code`: a job queued through this API,
+             *     with no GitHub job behind it; its runner's exit code settles it (0 completed, anything else failed).
+             * @enum {string}
+             */
+            resultSource: "github" | "exit-code";
+            /**
+             * @description The security profile its runner got: strict (default), standard (sudo works) or docker (its own daemon).
+             * @enum {string|null}
+             */
+            profile: "strict" | "standard" | "docker" | null;
             id: string;
             /** @description `owner/name` */
             repository: string;
@@ -708,14 +734,30 @@ export interface components {
             /** @description GitHub's workflow job id (as text), when the job came from GitHub. */
             githubJobId: string | null;
             githubRunId: string | null;
-            /** @description The runner registered for it (GET /api/containers?runnerId=...). */
+            /**
+             * @description The runner that runs (or ran) it (GET /api/containers?runnerId=...). GitHub hands a queued job to any idle runner
+             *     whose labels match, so this can be a runner made for another job; null while none is, or when GitHub gave the
+             *     job to a runner this RunnerHub did not make (see githubRunnerName).
+             */
             runnerId: string | null;
             /** @description The container that runs (or ran) it. */
             containerId: string | null;
+            /** @description The runner GitHub reported running it (`workflow_job` in_progress), by name. */
+            githubRunnerName: string | null;
+            /** @description Why that profile: the label RUNNER_PROFILES ties to it, or the default. */
+            profileReason: string | null;
+            /** @description The runner image's digest (sha256:...) as pulled from its registry; null for an image only on the engine. */
+            imageDigest: string | null;
             /** @description Tries made to start a runner for it. */
             attempts: number;
             /** @description Why it failed or was cancelled, or why the last try to start its runner failed. */
             failureReason: string | null;
+            /**
+             * @description Machine-readable cause of a failure: `JOB_FAILED` (GitHub concluded failure or timed_out), `RUNNER_FAILED` (an
+             *     API job's runner exited non-zero), `RUNNER_UNUSED` (runners kept ending without GitHub giving them the job),
+             *     `IMAGE_PULL_FAILED`, `IMAGE_NOT_FOUND`, or the code of the error that stopped its runner from starting.
+             */
+            failureCode: string | null;
             /** @description GitHub's conclusion (success, failure, cancelled...), when GitHub reported the job completed. */
             conclusion: string | null;
             queuedAt: string;

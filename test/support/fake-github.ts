@@ -230,6 +230,8 @@ export class FakeGitHub {
   /** OAuth client ids of runners GitHub no longer has: their sessions and polls get 404. */
   private readonly removedClients = new Set<string>();
   private readonly exitWithoutJob = new Set<string>();
+  /** Name patterns of runners still to be sent away without a job, each for so many runners. */
+  private readonly exitWithoutJobPatterns: Array<{ pattern: RegExp; remaining: number }> = [];
   private readonly jobs = new Map<number, FakeWorkflowJob>();
   private readonly waitingPolls = new Set<WaitingPoll>();
   private readonly sent: FakeGitHubDelivery[] = [];
@@ -370,6 +372,14 @@ export class FakeGitHub {
         this.deleteRunner(poll.runner);
       }
     }
+  }
+
+  /**
+   * As setRunnerExitWithoutJob, for the next `count` runners whose names match `pattern` when they poll: for a test
+   * that cannot know a runner's name before it registers (RunnerHub adds a random suffix).
+   */
+  sendAwayNextRunners(pattern: RegExp, count = 1): void {
+    this.exitWithoutJobPatterns.push({ pattern, remaining: count });
   }
 
   /** On: every runner's message poll answers "runner version deprecated" (BrokerErrorKind.RunnerVersionTooOld). */
@@ -1100,6 +1110,11 @@ export class FakeGitHub {
         errorKind: 'RunnerSessionInvalid',
         typeKey: 'TaskAgentSessionExpiredException',
       });
+    }
+    const sentAway = this.exitWithoutJobPatterns.find((rule) => rule.remaining > 0 && rule.pattern.test(runner.name));
+    if (sentAway) {
+      sentAway.remaining -= 1;
+      this.exitWithoutJob.add(runner.name);
     }
     if (this.exitWithoutJob.has(runner.name)) {
       this.deleteRunner(runner);

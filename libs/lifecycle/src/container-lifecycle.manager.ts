@@ -22,6 +22,10 @@ import { ContainerConfig, ContainerLimits, SecurityOptions } from './container-r
 import { ContainerSpecBuilder } from './container-spec.builder';
 import { DiskQuotaSupport } from './disk-quota-support';
 import { RunnerDaemons } from './docker-profile/runner-daemons';
+import { DOCKER_HOST_VALUE } from './docker-profile/sidecar-spec';
+
+/** What a `docker` profile runner is given to find its daemon (values set by the attachment). */
+const DAEMON_ENV = { DOCKER_HOST: DOCKER_HOST_VALUE };
 import { illegalTransition, TransitionRecorder } from './transition-recorder';
 
 export const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
@@ -74,7 +78,10 @@ export class ContainerLifecycleManager {
             ...(config.imageDigest ? { imageDigest: config.imageDigest } : {}),
             command: config.command,
             entrypoint: config.entrypoint,
-            envNames: Object.keys(config.env ?? {}),
+            envNames: [
+              ...Object.keys(config.env ?? {}),
+              ...(resolved.security.profile === 'docker' ? Object.keys(DAEMON_ENV) : []),
+            ],
             labels: config.labels ?? {},
             user: config.user,
             workingDir: config.workingDir,

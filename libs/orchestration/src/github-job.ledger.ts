@@ -248,7 +248,15 @@ function finalMoveFor(conclusion: string) {
   };
 }
 
+/** Exit codes the shell convention gives a command that could not run at all: a wrong command for the image. */
+const COMMAND_PROBLEMS: Readonly<Record<number, string>> = {
+  126: 'its command is not executable',
+  127: 'its command was not found',
+};
+
 function describeEnd(container: ContainerRecordEntity): string {
   if (container.stateReason === 'oom-killed') return 'out of memory';
-  return container.exitCode === null ? container.state : `exit code ${container.exitCode}`;
+  if (container.exitCode === null) return container.state;
+  const problem = COMMAND_PROBLEMS[container.exitCode];
+  return problem ? `exit code ${container.exitCode}: ${problem}` : `exit code ${container.exitCode}`;
 }
