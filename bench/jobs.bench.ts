@@ -18,7 +18,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import Dockerode from 'dockerode';
 import { createApp } from '../apps/runnerhub/src/bootstrap';
 import { FakeGitHub } from '../test/support/fake-github';
-import { benchDatabaseEnv, forEachLimited, median, percentile, rawCreateOptions, report, round } from './support';
+import { benchDatabaseEnv, forEachLimited, latencySummary, rawCreateOptions, report, round } from './support';
 import { CUSTOM_STANDIN_ENV } from '../test/support/test-env';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 50);
@@ -132,14 +132,8 @@ async function main() {
   await github.stop();
   database.dispose();
 
-  const summary = (values: number[]) => ({
-    p50: round(median(values)),
-    p95: round(percentile(values, 95)),
-    min: round(Math.min(...values)),
-    max: round(Math.max(...values)),
-  });
-  const service = summary(latency.service);
-  const rawSummary = summary(latency.raw);
+  const service = latencySummary(latency.service);
+  const rawSummary = latencySummary(latency.raw);
   report('jobs', {
     benchmark: 'jobs',
     description:

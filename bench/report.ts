@@ -14,7 +14,7 @@ import { Client } from 'pg';
 
 const RESULTS = resolve(__dirname, 'results');
 const OUTPUTS = new Set(['latest.json']);
-const ORDER = ['lifecycle', 'api', 'jobs', 'monitoring', 'cleanup', 'load'];
+const ORDER = ['lifecycle', 'api', 'jobs', 'runner-online', 'monitoring', 'cleanup', 'load'];
 
 interface Stat {
   p50: number;
@@ -40,6 +40,11 @@ interface JobsResult {
   startLatencyMs: { service: Stat; rawCreateStart: Stat };
   overheadMs: { p50: number; p95: number };
   burst: { jobs: number; limit: number; serviceMs: number; rawMs: number; ratio: number };
+}
+interface RunnerOnlineResult {
+  webhookToOnlineMs: { service: Stat; raw: Stat };
+  overheadMs: { p50: number; p95: number };
+  coldPullMs: { service: Stat; raw: Stat; ratio: number };
 }
 interface MonitoringResult {
   containers: number;
@@ -155,6 +160,39 @@ function jobsRows(r: JobsResult): Row[] {
   ];
 }
 
+function runnerOnlineRows(r: RunnerOnlineResult): Row[] {
+  const { service, raw } = r.webhookToOnlineMs;
+  return [
+    {
+      benchmark: 'runner-online',
+      measure: 'webhook to runner online p50, cached image (ms)',
+      service: fmt(service.p50),
+      baseline: fmt(raw.p50),
+      ratio: ratioOf(service.p50, raw.p50),
+      goal: 'p50 overhead < 50 ms',
+      met: yesNo(r.overheadMs.p50 < 50, `+${fmt(r.overheadMs.p50)} ms`),
+    },
+    {
+      benchmark: 'runner-online',
+      measure: 'webhook to runner online p95 (ms)',
+      service: fmt(service.p95),
+      baseline: fmt(raw.p95),
+      ratio: ratioOf(service.p95, raw.p95),
+      goal: NONE,
+      met: `${NONE} (+${fmt(r.overheadMs.p95)} ms)`,
+    },
+    {
+      benchmark: 'runner-online',
+      measure: 'cold pull of the runner image from a local registry p50 (ms)',
+      service: fmt(r.coldPullMs.service.p50),
+      baseline: fmt(r.coldPullMs.raw.p50),
+      ratio: ratio(r.coldPullMs.ratio),
+      goal: NONE,
+      met: NONE,
+    },
+  ];
+}
+
 function monitoringRows(r: MonitoringResult): Row[] {
   const quarter = r.intervalMs / 4;
   return [
@@ -225,6 +263,7 @@ const ROWS: Record<string, (result: never) => Row[]> = {
   lifecycle: lifecycleRows,
   api: apiRows,
   jobs: jobsRows,
+  'runner-online': runnerOnlineRows,
   monitoring: monitoringRows,
   cleanup: cleanupRows,
   load: loadRows,

@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build-test-images.sh
+bash scripts/build-runner-standins.sh
+bash scripts/registry-up.sh
 for bench in lifecycle api jobs monitoring cleanup; do
   echo "=== bench:$bench ($(date -u +%Y-%m-%dT%H:%M:%SZ))"
   status=0

@@ -34,6 +34,16 @@ export function percentile(values: number[], p: number): number {
 
 export const round = (value: number, digits = 1) => Number(value.toFixed(digits));
 
+/** p50, p95, min and max of a set of timings, rounded to a tenth. */
+export function latencySummary(values: number[]) {
+  return {
+    p50: round(median(values)),
+    p95: round(percentile(values, 95)),
+    min: round(Math.min(...values)),
+    max: round(Math.max(...values)),
+  };
+}
+
 /** Runs `work` for 0..count-1 with at most `concurrency` in flight. */
 export async function forEachLimited(count: number, concurrency: number, work: (i: number) => Promise<void>) {
   let next = 0;

@@ -1,4 +1,4 @@
-import { AppConfigModule, DomainError, ErrorCode, loadAppConfig } from '@app/common';
+import { AppConfigModule, ErrorCode, loadAppConfig } from '@app/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { removeSuiteContainers, testLabels } from '../../../test/support/docker-
 import { waitFor } from '../../../test/support/wait-for';
 import { TEST_IMAGE, TEST_LABEL } from '../../../test/support/test-env';
 import { DockerEngine, DockerModule, DockerModuleOptions, EngineContainerSpec, HostConfigSpec } from '.';
+import { rejection } from '../../../test/support/rejection';
 
 const MiB = 1024 * 1024;
 
@@ -35,16 +36,6 @@ function spec(
     ...overrides,
     hostConfig: { NetworkMode: 'none', ...host },
   };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<DomainError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('DockerEngine against the real engine', () => {

@@ -10,7 +10,12 @@ import { withDeadline } from './deadline';
 import { describeEndpoint } from './docker-client.factory';
 import { DEFAULT_DOCKER_ENGINE_OPTIONS, DockerEngineOptions } from './docker-options';
 import { DOCKER_CLIENT, DOCKER_ENGINE_OPTIONS } from './docker.tokens';
-import { ENGINE_CALL_OBSERVER, EngineCallObserver, NO_ENGINE_CALL_OBSERVER } from './engine-call.observer';
+import {
+  ENGINE_CALL_OBSERVER,
+  EngineCallObserver,
+  NO_ENGINE_CALL_OBSERVER,
+  reportEngineCall,
+} from './engine-call.observer';
 import { EngineCallContext, mapEngineError } from './engine-error.mapper';
 import type {
   ContainerInspection,
@@ -408,18 +413,9 @@ export class DockerEngine {
     }
   }
 
-  /** Tells the observer (metrics) how the call went; a failing observer is logged, never allowed to fail the call. */
+  /** Tells the observer (metrics) how the call went. */
   private observe(operation: string, startedAt: number, error: Error | null): void {
-    try {
-      this.observer.engineCallFinished({
-        operation,
-        durationSeconds: (performance.now() - startedAt) / 1000,
-        outcome: error ? 'error' : 'ok',
-        errorCode: error ? (error instanceof DomainError ? error.code : 'UNKNOWN') : null,
-      });
-    } catch (failure) {
-      this.logger.warn(`Engine call observer failed: ${failure instanceof Error ? failure.message : String(failure)}`);
-    }
+    reportEngineCall(this.observer, this.logger, operation, startedAt, error);
   }
 
   private async execTimedOut(

@@ -1,3 +1,5 @@
+import { DomainError } from '@app/common';
+
 /** One finished call of DockerEngine to the engine, as its private `call()` wrapper saw it. */
 export interface EngineCallRecord {
   /** The operation's name as DockerEngine gives it (`start container`, `ping`...): a small, fixed set. */
@@ -26,3 +28,26 @@ export const ENGINE_CALL_OBSERVER = Symbol('ENGINE_CALL_OBSERVER');
 
 /** What DockerEngine uses when nobody observes: nothing at all. */
 export const NO_ENGINE_CALL_OBSERVER: EngineCallObserver = { engineCallFinished: () => undefined };
+
+/**
+ * Tells the observer how one engine call went. A failing observer is logged and never allowed to fail the call:
+ * watching the engine must not break a call to it.
+ */
+export function reportEngineCall(
+  observer: EngineCallObserver,
+  logger: { warn(message: string): void },
+  operation: string,
+  startedAt: number,
+  error: Error | null,
+): void {
+  try {
+    observer.engineCallFinished({
+      operation,
+      durationSeconds: (performance.now() - startedAt) / 1000,
+      outcome: error ? 'error' : 'ok',
+      errorCode: error ? (error instanceof DomainError ? error.code : 'UNKNOWN') : null,
+    });
+  } catch (failure) {
+    logger.warn(`Engine call observer failed: ${failure instanceof Error ? failure.message : String(failure)}`);
+  }
+}

@@ -1,4 +1,4 @@
-import { AppConfigModule, DomainError, ErrorCode, ImageEvent, loadAppConfig } from '@app/common';
+import { AppConfigModule, ErrorCode, ImageEvent, loadAppConfig } from '@app/common';
 import { EventEmitter2, EventEmitterModule } from '@nestjs/event-emitter';
 import { Test, TestingModule } from '@nestjs/testing';
 import { execFileSync } from 'node:child_process';
@@ -11,6 +11,7 @@ import { freePort, LocalRegistry, startLocalRegistry, SUPPORT_USER_AGENT } from 
 import { TEST_IMAGE } from '../../../test/support/test-env';
 import { waitFor } from '../../../test/support/wait-for';
 import { DockerModule, ImagePuller, ImagePullProgress } from '.';
+import { rejection } from '../../../test/support/rejection';
 
 /** Every event a puller published, in order. */
 type Published = Array<{ name: string; payload: Record<string, unknown> }>;
@@ -38,16 +39,6 @@ async function pullerWith(registryAuth?: string): Promise<PullerUnderTest> {
       events.push({ name: String(name), payload: payload as Record<string, unknown> });
   });
   return { puller: moduleRef.get(ImagePuller), events, moduleRef };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<DomainError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 function repoDigests(ref: string): string[] {

@@ -1,10 +1,11 @@
-import { AppConfig, DomainError, ErrorCode, ImageEvent } from '@app/common';
+import { AppConfig, ErrorCode, ImageEvent } from '@app/common';
 import { Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type Dockerode from 'dockerode';
 import { PassThrough } from 'node:stream';
 import { DockerEngineOptions } from './docker-options';
 import { ImagePuller, ImagePullProgress } from './image-puller.service';
+import { rejection } from '../../../test/support/rejection';
 
 const DIGEST = 'sha256:' + 'd'.repeat(64);
 const IMAGE_ID = 'sha256:' + 'e'.repeat(64);
@@ -64,16 +65,6 @@ function setup(options: Partial<DockerEngineOptions> = {}, withEvents = true) {
     withEvents ? emitter : undefined,
   );
   return { engine, puller, events };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<DomainError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 /** Lets the puller reach its next await on the (fake) engine. */

@@ -17,7 +17,12 @@ import { withDeadline } from './deadline';
 import { describeEndpoint } from './docker-client.factory';
 import { DEFAULT_DOCKER_ENGINE_OPTIONS, DockerEngineOptions } from './docker-options';
 import { DOCKER_CLIENT, DOCKER_ENGINE_OPTIONS } from './docker.tokens';
-import { ENGINE_CALL_OBSERVER, EngineCallObserver, NO_ENGINE_CALL_OBSERVER } from './engine-call.observer';
+import {
+  ENGINE_CALL_OBSERVER,
+  EngineCallObserver,
+  NO_ENGINE_CALL_OBSERVER,
+  reportEngineCall,
+} from './engine-call.observer';
 import { mapEngineError } from './engine-error.mapper';
 import { canonicalReference, DOCKER_HUB, parseImageReference, registryOf, repoDigestFor } from './image-reference';
 import { classifyPullFailure, engineTextOf, redact } from './pull-failure';
@@ -362,16 +367,7 @@ export class ImagePuller {
       failure = error instanceof Error ? error : new Error(String(error));
       throw error;
     } finally {
-      try {
-        this.observer.engineCallFinished({
-          operation,
-          durationSeconds: (performance.now() - startedAt) / 1000,
-          outcome: failure ? 'error' : 'ok',
-          errorCode: failure ? (failure instanceof DomainError ? failure.code : 'UNKNOWN') : null,
-        });
-      } catch (error) {
-        this.logger.warn(`Engine call observer failed: ${error instanceof Error ? error.message : String(error)}`);
-      }
+      reportEngineCall(this.observer, this.logger, operation, startedAt, failure);
     }
   }
 

@@ -1,4 +1,4 @@
-import { AppConfigModule, DomainError, ErrorCode, loadAppConfig } from '@app/common';
+import { AppConfigModule, ErrorCode, loadAppConfig } from '@app/common';
 import { DockerEngine, DockerModule, EngineContainerSpec } from '@app/docker';
 import { Test, TestingModule } from '@nestjs/testing';
 import { execFileSync } from 'node:child_process';
@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { removeSuiteContainers, testLabels } from '../../../../test/support/docker-cleanup';
 import { waitFor } from '../../../../test/support/wait-for';
 import { DockerDaemonSidecarOptions, DockerDaemonSidecars, SidecarAttachment, SidecarLabel, SidecarUnit } from '.';
+import { rejection } from '../../../../test/support/rejection';
 
 /** Built by scripts/build-dind-image.sh from this machine's own engine binaries (no registry). */
 const DIND_IMAGE = process.env.TEST_DIND_IMAGE ?? 'runnerhub-test/dind:1';
@@ -61,16 +62,6 @@ function runnerSpec(attachment: SidecarAttachment, name: string): EngineContaine
       Init: true,
     },
   };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<DomainError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('DockerDaemonSidecars against the real engine', () => {
