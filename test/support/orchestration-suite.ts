@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { INestApplication } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
 import { createRunnerHubClient, RunnerHubClient, Schemas } from '../client/client';
 import { API_KEYS } from './api-suite';
 import { startTestApp } from './app';
@@ -8,7 +7,7 @@ import { createTestDatabase, TestDatabase } from './databases';
 import { docker, removeLabelled } from './engine-cli';
 import { FakeGitHub } from './fake-github';
 import { CUSTOM_STANDIN_ENV, TEST_RUNNER_IMAGE } from './test-env';
-import { waitFor } from './wait-for';
+import { JobEventRecord, recordJobEvents, waitForJobState } from './job-watch';
 
 export const GITHUB_TOKEN = 'ghp_orchestration_suite_token_0123456789';
 export const WEBHOOK_SECRET = 'orchestration-suite-webhook-secret';
@@ -25,7 +24,7 @@ export interface OrchestrationSuite {
   /** `owner/name` unique to this suite: every runner container it causes carries it as `runnerhub.repository`. */
   repository: string;
   /** Every job event the service published, in order. */
-  jobEvents: Array<{ name: string; jobId: string; state: string; reason: string }>;
+  jobEvents: JobEventRecord[];
   /** Stops the service and starts it again on the same database, as a deployment or a crash-and-restart would. */
   restart(env?: Record<string, string>): Promise<void>;
   waitForJob(id: string, states: string[], timeoutMs?: number): Promise<Job>;
@@ -78,26 +77,14 @@ export async function startOrchestrationSuite(
     suite.baseUrl = started.baseUrl;
     suite.operator = createRunnerHubClient(started.baseUrl, API_KEYS.operator);
     suite.viewer = createRunnerHubClient(started.baseUrl, API_KEYS.viewer);
-    started.app.get(EventEmitter2).onAny((event: string | string[], payload: unknown) => {
-      const name = String(event);
-      if (!name.startsWith('job:')) return;
-      const { jobId, state, reason } = payload as { jobId: string; state: string; reason: string };
-      jobEvents.push({ name, jobId, state, reason });
-    });
+    recordJobEvents(started.app, jobEvents);
   }
 
   suite.restart = async (extra) => {
     await suite.app.close();
     await boot(extra);
   };
-  suite.waitForJob = (id, states, timeoutMs = 30_000) =>
-    waitFor(
-      async () => {
-        const { data } = await suite.viewer.GET('/api/jobs/{id}', { params: { path: { id } } });
-        return data && states.includes(data.data.state) ? data.data : null;
-      },
-      { timeoutMs, intervalMs: 100, description: `job ${id} to be ${states.join(' or ')}` },
-    );
+  suite.waitForJob = (id, states, timeoutMs = 30_000) => waitForJobState(suite.viewer, id, states, timeoutMs);
   suite.liveRunnerContainers = () =>
     docker(['ps', '-q', '--filter', `label=runnerhub.repository=${repository}`])
       .split('\n')

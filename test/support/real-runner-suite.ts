@@ -10,6 +10,7 @@ import { FakeGitHub } from './fake-github';
 import { LocalRegistry, startLocalRegistry } from './local-registry';
 import { TEST_LABEL } from './test-env';
 import { waitFor } from './wait-for';
+import { JobEventRecord, recordJobEvents, waitForJobState } from './job-watch';
 
 export const ACTIONS_STANDIN = process.env.TEST_ACTIONS_RUNNER_IMAGE ?? 'runnerhub-test/actions-runner:1';
 export const MYOUNG34_STANDIN = process.env.TEST_MYOUNG34_RUNNER_IMAGE ?? 'runnerhub-test/myoung34-runner:1';
@@ -38,7 +39,7 @@ export interface RealRunnerSuite {
   operator: RunnerHubClient;
   viewer: RunnerHubClient;
   repository: string;
-  jobEvents: Array<{ name: string; jobId: string; state: string; reason: string }>;
+  jobEvents: JobEventRecord[];
   imageEvents: Array<{ name: string; image: string }>;
   restart(env?: Record<string, string>): Promise<void>;
   /** Queues a workflow job on the fake GitHub (which sends the `queued` webhook) and returns RunnerHub's job for it. */
@@ -145,12 +146,10 @@ export async function startRealRunnerSuite(
     suite.operator = createRunnerHubClient(started.baseUrl, API_KEYS.operator);
     suite.viewer = createRunnerHubClient(started.baseUrl, API_KEYS.viewer);
     suite.github.sendWebhooksTo(`${started.baseUrl}/api/webhooks/github`, REAL_WEBHOOK_SECRET);
+    recordJobEvents(started.app, suite.jobEvents);
     started.app.get(EventEmitter2).onAny((event: string | string[], payload: unknown) => {
       const eventName = String(event);
-      if (eventName.startsWith('job:')) {
-        const { jobId, state, reason } = payload as { jobId: string; state: string; reason: string };
-        suite.jobEvents.push({ name: eventName, jobId, state, reason });
-      } else if (eventName.startsWith('image:')) {
+      if (eventName.startsWith('image:')) {
         suite.imageEvents.push({ name: eventName, image: (payload as { image: string }).image });
       }
     });
@@ -160,14 +159,7 @@ export async function startRealRunnerSuite(
     await suite.app.close();
     await boot(extra);
   };
-  suite.waitForJob = (id, states, timeoutMs = 60_000) =>
-    waitFor(
-      async () => {
-        const { data } = await suite.viewer.GET('/api/jobs/{id}', { params: { path: { id } } });
-        return data && states.includes(data.data.state) ? data.data : null;
-      },
-      { timeoutMs, intervalMs: 100, description: `job ${id} to be ${states.join(' or ')}` },
-    );
+  suite.waitForJob = (id, states, timeoutMs = 60_000) => waitForJobState(suite.viewer, id, states, timeoutMs);
   suite.queue = async (labels, steps) => {
     const { id } = suite.github.queueWorkflowJob({ repository, labels, steps });
     const job = await waitFor(
