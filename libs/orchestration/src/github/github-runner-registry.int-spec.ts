@@ -7,7 +7,8 @@ import { TOKEN_REFRESH_MARGIN_MS } from './github-client.factory';
 import { GitHubModule, GitHubRunnerRegistry, RunnerCredentials, RunnerScope } from './index';
 
 const TOKEN = 'ghp_registrySuiteToken0123456789abcdefABCD';
-const TIMEOUT_MS = 300;
+// Long enough for a first call on a busy 2-core machine (300 ms was not, in CI); the hang tests wait this long.
+const TIMEOUT_MS = 1000;
 const REPO: RunnerScope = { kind: 'repository', owner: 'octo-org', repo: 'app' };
 const ORG: RunnerScope = { kind: 'organization', org: 'octo-org' };
 const LABELS = ['self-hosted', 'linux', 'x64'];
