@@ -181,6 +181,16 @@ export class GitHubJobLedger {
     let spare = previous;
     for (const other of await this.jobs.findActiveByRunnerId(runner.id)) {
       if (other.id === job.id || other.githubRunnerName) continue;
+      if (!other.githubJobId) {
+        // A runner made for a job from the API serves whatever GitHub gives it: that job's purpose is served.
+        await this.transitions.move(other.id, {
+          to: JobState.Completed,
+          from: [JobState.Assigned, JobState.Running],
+          changes: { finishedAt: new Date() },
+          reason: `its runner ${runner.name} ran GitHub job ${job.githubJobId}`,
+        });
+        continue;
+      }
       const handedOver = spare ? await this.handOver(other, spare, runner.name, job.id) : false;
       if (handedOver) {
         spare = null;

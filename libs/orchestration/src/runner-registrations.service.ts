@@ -62,10 +62,20 @@ export class RunnerRegistrations {
     return { runner, scope, credentials };
   }
 
+  /** Records where the runner is; a write that lost a race (a webhook marking it taken) reads again and retries. */
   async markStatus(runnerId: string, status: RunnerStatus, containerId?: string): Promise<void> {
-    const runner = await this.runners.findById(runnerId);
-    if (!runner || runner.status === RunnerStatus.Offline) return;
-    await this.runners.update(runner.id, runner.version, { status, ...(containerId ? { containerId } : {}) });
+    for (let attempt = 0; ; attempt++) {
+      const runner = await this.runners.findById(runnerId);
+      if (!runner || runner.status === RunnerStatus.Offline) return;
+      // A runner GitHub gave a job stays busy until it ends.
+      const next = runner.githubJobId && status === RunnerStatus.Idle ? RunnerStatus.Busy : status;
+      try {
+        await this.runners.update(runner.id, runner.version, { status: next, ...(containerId ? { containerId } : {}) });
+        return;
+      } catch (error) {
+        if (!DomainError.is(error, ErrorCode.Conflict) || attempt >= 4) throw error;
+      }
+    }
   }
 
   /**

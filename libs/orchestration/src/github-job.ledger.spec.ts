@@ -1,0 +1,228 @@
+import { canMoveJob, JobState, loadAppConfig } from '@app/common';
+import { ContainerLifecycleManager } from '@app/lifecycle';
+import {
+  ContainerRecordEntity,
+  ContainerRecordRepository,
+  JobEntity,
+  JobRepository,
+  RunnerEntity,
+} from '@app/persistence';
+import { GitHubRunnerRegistry } from './github';
+import { GitHubJobLedger } from './github-job.ledger';
+import { JobRetryPolicy } from './job-retry.policy';
+import { JobMove, JobTransitions } from './job-transitions.service';
+import { RunnerImageFamilies } from './runner-images';
+import { RunnerProfiles } from './runner-profiles';
+import { RunnerRegistrations } from './runner-registrations.service';
+
+/**
+ * The ledger's rule, with the database and GitHub replaced at their boundary by maps: every unfinished job points at
+ * no more than one runner, every runner at no more than one unfinished job, whatever runner GitHub hands a job.
+ */
+describe(GitHubJobLedger.name, () => {
+  const config = loadAppConfig({ RUNNER_PROFILES: 'docker:docker', JOB_MAX_ATTEMPTS: '3' });
+  let jobs: Map<string, JobEntity>;
+  let runners: Map<string, RunnerEntity>;
+  let released: string[];
+  let removedContainers: string[];
+  let githubSays: { status: string; conclusion: string | null; runnerName: string | null } | null;
+  let sut: GitHubJobLedger;
+
+  const job = (id: string, overrides: Partial<JobEntity> = {}): JobEntity => {
+    const entity = {
+      id,
+      state: JobState.Assigned,
+      repository: 'acme/app',
+      labels: ['self-hosted'],
+      githubJobId: `gh-${id}`,
+      runnerId: `runner-${id}`,
+      containerId: `container-${id}`,
+      githubRunnerName: null,
+      attempts: 1,
+      version: 1,
+      ...overrides,
+    } as JobEntity;
+    jobs.set(id, entity);
+    return entity;
+  };
+  const runner = (jobId: string, overrides: Partial<RunnerEntity> = {}): RunnerEntity => {
+    const entity = {
+      id: `runner-${jobId}`,
+      name: `runnerhub-${jobId}`,
+      labels: ['self-hosted'],
+      profile: 'strict',
+      containerId: `container-${jobId}`,
+      githubJobId: null,
+      deregisteredAt: null,
+      jobId,
+      version: 1,
+      ...overrides,
+    } as RunnerEntity;
+    runners.set(entity.id, entity);
+    return entity;
+  };
+
+  beforeEach(() => {
+    jobs = new Map();
+    runners = new Map();
+    released = [];
+    removedContainers = [];
+    githubSays = null;
+    const active = (runnerId: string) =>
+      [...jobs.values()].filter(
+        (j) => j.runnerId === runnerId && [JobState.Queued, JobState.Assigned, JobState.Running].includes(j.state),
+      );
+    const jobRepository = {
+      findById: (id: string) => Promise.resolve(jobs.get(id) ?? null),
+      findActiveByRunnerId: (runnerId: string) => Promise.resolve(active(runnerId)),
+    } as unknown as JobRepository;
+    const transitions = {
+      move: (id: string, move: JobMove) => {
+        const current = jobs.get(id)!;
+        if ((move.from && !move.from.includes(current.state)) || !canMoveJob(current.state, move.to)) {
+          return Promise.resolve(null);
+        }
+        const moved = { ...current, ...move.changes, state: move.to, version: current.version + 1 };
+        jobs.set(id, moved);
+        return Promise.resolve(moved);
+      },
+      annotate: (id: string, state: JobState, changes: Partial<JobEntity>) => {
+        const current = jobs.get(id)!;
+        if (current.state !== state) return Promise.resolve(null);
+        const annotated = { ...current, ...changes, version: current.version + 1 };
+        jobs.set(id, annotated);
+        return Promise.resolve(annotated);
+      },
+    } as unknown as JobTransitions;
+    const registrations = {
+      findByName: (name: string) => Promise.resolve([...runners.values()].find((r) => r.name === name) ?? null),
+      findById: (id: string) => Promise.resolve(runners.get(id) ?? null),
+      findByContainerId: (id: string) =>
+        Promise.resolve([...runners.values()].find((r) => r.containerId === id) ?? null),
+      markTaken: (r: RunnerEntity, githubJobId: string) => {
+        const taken = { ...r, githubJobId };
+        runners.set(r.id, taken);
+        return Promise.resolve(taken);
+      },
+      release: (id: string) => {
+        released.push(id);
+        return Promise.resolve();
+      },
+    } as unknown as RunnerRegistrations;
+    const containers = { reassignJob: () => Promise.resolve() } as unknown as ContainerRecordRepository;
+    const lifecycle = {
+      remove: (id: string) => {
+        removedContainers.push(id);
+        return Promise.resolve();
+      },
+    } as unknown as ContainerLifecycleManager;
+    const registry = {
+      getWorkflowJob: () => Promise.resolve(githubSays),
+    } as unknown as GitHubRunnerRegistry;
+    sut = new GitHubJobLedger(
+      jobRepository,
+      containers,
+      transitions,
+      registrations,
+      registry,
+      lifecycle,
+      new JobRetryPolicy(config),
+      new RunnerProfiles(config),
+      new RunnerImageFamilies(config),
+    );
+  });
+
+  it('links a job to the runner GitHub gave it, and hands the runner it no longer needs to the job that lost its own', async () => {
+    const a = job('a');
+    job('b');
+    runner('a');
+    const runnerOfB = runner('b');
+
+    await sut.started(a, runnerOfB.name);
+
+    expect(jobs.get('a')).toMatchObject({
+      state: JobState.Running,
+      runnerId: 'runner-b',
+      containerId: 'container-b',
+      githubRunnerName: 'runnerhub-b',
+    });
+    expect(jobs.get('b')).toMatchObject({ state: JobState.Assigned, runnerId: 'runner-a', containerId: 'container-a' });
+    expect(runners.get('runner-b')!.githubJobId).toBe('gh-a');
+    expect(released).toEqual([]);
+  });
+
+  it('queues the job that lost its runner again when the spare runner does not fit its profile', async () => {
+    const a = job('a');
+    job('b', { labels: ['self-hosted', 'docker'] });
+    runner('a');
+    const runnerOfB = runner('b', { labels: ['self-hosted', 'docker'], profile: 'docker' });
+
+    await sut.started(a, runnerOfB.name);
+
+    expect(jobs.get('b')).toMatchObject({ state: JobState.Queued, runnerId: null, containerId: null });
+    // Nobody needs a's runner now: it leaves GitHub and its container goes.
+    expect(released).toEqual(['runner-a']);
+    expect(removedContainers).toEqual(['container-a']);
+  });
+
+  it('withdraws its own runner when GitHub runs the job on a runner RunnerHub did not make', async () => {
+    const a = job('a');
+    runner('a');
+    await sut.started(a, 'someone-elses-runner');
+    expect(jobs.get('a')).toMatchObject({
+      state: JobState.Running,
+      runnerId: null,
+      githubRunnerName: 'someone-elses-runner',
+    });
+    expect(released).toEqual(['runner-a']);
+  });
+
+  it('settles by GitHub’s conclusion: success completes, failure fails, cancelled cancels', async () => {
+    for (const [conclusion, state] of [
+      ['success', JobState.Completed],
+      ['skipped', JobState.Completed],
+      ['failure', JobState.Failed],
+      ['timed_out', JobState.Failed],
+      ['cancelled', JobState.Cancelled],
+    ] as const) {
+      const running = job(conclusion, { state: JobState.Running, githubRunnerName: `runnerhub-${conclusion}` });
+      runner(conclusion, { githubJobId: running.githubJobId });
+      await sut.completed(running, conclusion, `runnerhub-${conclusion}`);
+      expect(jobs.get(conclusion)).toMatchObject({ state, conclusion });
+    }
+    expect(jobs.get('failure')!.failureCode).toBe('JOB_FAILED');
+  });
+
+  it('gives the job another runner when its runner ends without GitHub giving it a job, after asking GitHub', async () => {
+    job('a');
+    runner('a');
+    githubSays = { status: 'queued', conclusion: null, runnerName: null };
+    await sut.runnerEnded({ id: 'container-a', exitCode: 0, state: 'stopped' } as ContainerRecordEntity);
+    expect(jobs.get('a')).toMatchObject({ state: JobState.Queued, runnerId: null, refreshImage: false });
+    expect(released).toEqual(['runner-a']);
+  });
+
+  it('takes GitHub’s word when the in_progress webhook was lost and the runner did run the job', async () => {
+    job('a');
+    runner('a');
+    githubSays = { status: 'completed', conclusion: 'success', runnerName: 'runnerhub-a' };
+    await sut.runnerEnded({ id: 'container-a', exitCode: 0, state: 'stopped' } as ContainerRecordEntity);
+    expect(jobs.get('a')).toMatchObject({ state: JobState.Completed, conclusion: 'success' });
+  });
+
+  it('asks for a fresh image when the runner was too old for GitHub (exit 7)', async () => {
+    job('a');
+    runner('a');
+    githubSays = { status: 'queued', conclusion: null, runnerName: null };
+    await sut.runnerEnded({ id: 'container-a', exitCode: 7, state: 'stopped' } as ContainerRecordEntity);
+    expect(jobs.get('a')).toMatchObject({ state: JobState.Queued, refreshImage: true, availableAt: null });
+  });
+
+  it('completes a job from the API whose runner GitHub gave a job', async () => {
+    const a = job('a');
+    job('api', { githubJobId: null, state: JobState.Running, runnerId: 'runner-api', containerId: 'container-api' });
+    const runnerOfApiJob = runner('api');
+    await sut.started(a, runnerOfApiJob.name);
+    expect(jobs.get('api')).toMatchObject({ state: JobState.Completed });
+  });
+});
