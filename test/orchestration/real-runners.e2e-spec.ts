@@ -164,6 +164,20 @@ describe.each(testDatabaseKinds())('real runners on %s', (kind) => {
     });
   }, 300_000);
 
+  it('asks GitHub’s REST API for the verdict when the completed webhook never comes', async () => {
+    await suite.restart({ JOB_COMPLETION_TIMEOUT_MS: '1500' });
+    try {
+      suite.github.suppressWebhooks('completed');
+      const { githubJobId, job } = await settled(['self-hosted'], ['exit 1']);
+      expect(suite.github.deliveries().some((d) => d.jobId === githubJobId && d.action === 'completed')).toBe(false);
+      expect(job).toMatchObject({ state: 'failed', conclusion: 'failure', failureCode: 'JOB_FAILED' });
+      const asked = suite.github.requestsTo(new RegExp(`/actions/jobs/${githubJobId}$`), 'GET');
+      expect(asked.length).toBeGreaterThan(0);
+    } finally {
+      await suite.restart();
+    }
+  }, 120_000);
+
   it('gives a job a new runner when its runner ends without GitHub giving it a job', async () => {
     suite.github.sendAwayNextRunners(/^runnerhub-/, 1);
     const { job } = await settled(['self-hosted'], ['true']);

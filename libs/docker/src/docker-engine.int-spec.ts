@@ -403,7 +403,7 @@ describe('DockerEngine against the real engine', () => {
       const error = await rejection(engine.createContainer(spec(name, { image: 'runnerhub-test/never-loaded:0' })));
       expect(error.code).toBe(ErrorCode.ImageNotFound);
       expect(error.message).toContain('runnerhub-test/never-loaded:0');
-      expect(error.message).toMatch(/never pulls.*docker load/);
+      expect(error.message).toMatch(/docker pull.*docker load/);
       expect(error.details).toMatchObject({ statusCode: 404, engineMessage: expect.stringMatching(/No such image/i) });
     });
 

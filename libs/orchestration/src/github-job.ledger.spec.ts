@@ -100,9 +100,8 @@ describe(GitHubJobLedger.name, () => {
       findByContainerId: (id: string) =>
         Promise.resolve([...runners.values()].find((r) => r.containerId === id) ?? null),
       markTaken: (r: RunnerEntity, githubJobId: string) => {
-        const taken = { ...r, githubJobId };
-        runners.set(r.id, taken);
-        return Promise.resolve(taken);
+        runners.set(r.id, { ...r, githubJobId });
+        return Promise.resolve();
       },
       release: (id: string) => {
         released.push(id);

@@ -1,8 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { AppConfig, DomainError, ErrorCode, RunnerProfileName } from '@app/common';
-import { JobEntity, RunnerEntity, RunnerRepository, RunnerStatus } from '@app/persistence';
+import { JobEntity, RunnerChanges, RunnerEntity, RunnerRepository, RunnerStatus } from '@app/persistence';
 import { Injectable, Logger } from '@nestjs/common';
 import { GitHubRunnerRegistry, RunnerCredentials, RunnerScope } from './github';
+
+/** Writes to one runner that may lose a race before one wins; more means something keeps rewriting it. */
+const MAX_WRITE_RACES = 5;
 
 export interface RegisteredRunner {
   runner: RunnerEntity;
@@ -62,20 +65,14 @@ export class RunnerRegistrations {
     return { runner, scope, credentials };
   }
 
-  /** Records where the runner is; a write that lost a race (a webhook marking it taken) reads again and retries. */
+  /** Records where the runner is. */
   async markStatus(runnerId: string, status: RunnerStatus, containerId?: string): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const runner = await this.runners.findById(runnerId);
-      if (!runner || runner.status === RunnerStatus.Offline) return;
+    await this.change(runnerId, (runner) => {
+      if (runner.status === RunnerStatus.Offline) return null;
       // A runner GitHub gave a job stays busy until it ends.
       const next = runner.githubJobId && status === RunnerStatus.Idle ? RunnerStatus.Busy : status;
-      try {
-        await this.runners.update(runner.id, runner.version, { status: next, ...(containerId ? { containerId } : {}) });
-        return;
-      } catch (error) {
-        if (!DomainError.is(error, ErrorCode.Conflict) || attempt >= 4) throw error;
-      }
-    }
+      return { status: next, ...(containerId ? { containerId } : {}) };
+    });
   }
 
   /**
@@ -90,11 +87,7 @@ export class RunnerRegistrations {
         githubRunnerId: runner.githubRunnerId === null ? null : Number(runner.githubRunnerId),
         name: runner.name,
       });
-      const fresh = (await this.runners.findById(runner.id)) ?? runner;
-      await this.runners.update(fresh.id, fresh.version, {
-        status: RunnerStatus.Offline,
-        deregisteredAt: new Date(),
-      });
+      await this.change(runner.id, () => ({ status: RunnerStatus.Offline, deregisteredAt: new Date() }));
       this.logger.log(
         `Runner ${runner.name} ${result === 'removed' ? 'removed from' : 'already gone on'} GitHub (${why})`,
       );
@@ -106,8 +99,26 @@ export class RunnerRegistrations {
   }
 
   /** Records that GitHub gave this runner a job: it will take no other. */
-  async markTaken(runner: RunnerEntity, githubJobId: string): Promise<RunnerEntity> {
-    return this.runners.update(runner.id, runner.version, { githubJobId, status: RunnerStatus.Busy });
+  async markTaken(runner: RunnerEntity, githubJobId: string): Promise<void> {
+    await this.change(runner.id, () => ({ githubJobId, status: RunnerStatus.Busy }));
+  }
+
+  /**
+   * Writes what `decide` makes of the runner as it is now. Several parties write a runner at once (the provisioner,
+   * a webhook, its container's end): a write that lost the race reads the runner again and decides again.
+   */
+  private async change(runnerId: string, decide: (runner: RunnerEntity) => RunnerChanges | null): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const runner = await this.runners.findById(runnerId);
+      const changes = runner ? decide(runner) : null;
+      if (!runner || !changes) return;
+      try {
+        await this.runners.update(runner.id, runner.version, changes);
+        return;
+      } catch (error) {
+        if (!DomainError.is(error, ErrorCode.Conflict) || attempt >= MAX_WRITE_RACES) throw error;
+      }
+    }
   }
 
   findByName(name: string): Promise<RunnerEntity | null> {

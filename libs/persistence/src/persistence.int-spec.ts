@@ -121,6 +121,18 @@ describe.each(testDatabaseKinds())('persistence on %s', (kind) => {
     expect(await repository.transitions(saved.id)).toHaveLength(2);
   });
 
+  it('points a record at another job without making a transition under way a lost race', async () => {
+    const saved = await repository.insert(newRecord(), { reason: 'requested', actor: 'test' });
+    await repository.reassignJob(saved.id, 'job-2');
+    expect(await repository.findById(saved.id)).toMatchObject({ jobId: 'job-2', version: saved.version });
+    const created = await repository.transition(saved.id, saved.version, {
+      to: ContainerState.Created,
+      reason: 'made',
+      actor: 'test',
+    });
+    expect(created).toMatchObject({ state: ContainerState.Created, jobId: 'job-2' });
+  });
+
   it('reports an unknown record as NotFound', async () => {
     await expect(
       repository.transition(randomUUID(), 1, { to: ContainerState.Created, reason: 'x', actor: 'test' }),

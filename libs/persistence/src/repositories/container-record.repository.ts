@@ -129,7 +129,13 @@ export class ContainerRecordRepository {
    * job with the same labels. The engine's `runnerhub.job` label keeps the job it was made for.
    */
   async reassignJob(id: string, jobId: string): Promise<void> {
-    await this.records.update({ id }, { jobId });
+    // The version stays: this is no transition, and must not make the lifecycle's next transition a lost race.
+    await this.records
+      .createQueryBuilder()
+      .update(ContainerRecordEntity)
+      .set({ jobId, version: () => 'version' })
+      .where('id = :id', { id })
+      .execute();
   }
 
   findByEngineId(engineId: string): Promise<ContainerRecordEntity | null> {
