@@ -1,7 +1,7 @@
 import { AppConfig, DomainError, errorMessage, JobState } from '@app/common';
 import { ImagePuller } from '@app/docker';
 import { ContainerLifecycleManager } from '@app/lifecycle';
-import { JobEntity, RunnerStatus } from '@app/persistence';
+import { JobEntity, JobRepository, RunnerStatus } from '@app/persistence';
 import { Injectable, Logger } from '@nestjs/common';
 import { JobRetryPolicy } from './job-retry.policy';
 import { JobSettlement } from './job-settlement.service';
@@ -35,6 +35,7 @@ export class RunnerProvisioner {
     private readonly families: RunnerImageFamilies,
     private readonly images: ImagePuller,
     private readonly config: AppConfig,
+    private readonly jobs: JobRepository,
   ) {}
 
   async provision(job: JobEntity): Promise<void> {
@@ -99,8 +100,18 @@ export class RunnerProvisioner {
     }
   }
 
-  /** The job was cancelled or finished meanwhile: nothing of this runner may keep running. */
+  /**
+   * The job moved on meanwhile (cancelled, finished, or GitHub ran it on another runner). Another job may have been
+   * handed this runner by then (GitHub gave that job's own runner to this one): the runner is then started for it;
+   * otherwise nothing of it may keep running.
+   */
   private async withdraw(jobId: string, runnerId: string, containerId: string | null): Promise<void> {
+    const heir = (await this.jobs.findActiveByRunnerId(runnerId)).find((other) => other.id !== jobId);
+    if (heir && containerId) {
+      this.logger.log(`Job ${jobId} moved on while its runner was being made; the runner goes on for job ${heir.id}`);
+      await this.lifecycle.start(containerId, ORCHESTRATOR_ACTOR);
+      return;
+    }
     this.logger.log(`Job ${jobId} moved on while its runner was being made; withdrawing the runner`);
     await this.undo(runnerId, containerId, 'its job moved on before it started');
   }
