@@ -57,6 +57,7 @@ describe.each(testDatabaseKinds())('persistence on %s', (kind) => {
       'CreateJobs1764633600000',
       'CreateRunnersAndDeliveries1764720000000',
       'CreateContainerStats1764806400000',
+      'RealRunners1764892800000',
     ]);
     const pending = await dataSource.driver.createSchemaBuilder().log();
     expect(pending.upQueries.map((q) => q.query)).toEqual([]);
