@@ -49,14 +49,14 @@ export class RunnerProvisioner {
       // for a fresh pull, whatever the policy.
       const pulled = await this.images.ensure(image, job.refreshImage ? 'always' : this.config.runners.pullPolicy);
       const facts = { profile, profileReason, imageDigest: pulled.digest, refreshImage: false, attempts: attempt };
-      if (!(await this.transitions.annotate(job.id, JobState.Assigned, facts))) return;
       const family = this.families.current;
       const registered = await this.registrations.register(job, {
         profile,
         accepts: { jitConfig: family.acceptsJitConfig, registrationToken: family.acceptsRegistrationToken },
       });
       runnerId = registered.runner.id;
-      if (!(await this.transitions.annotate(job.id, JobState.Assigned, { runnerId }))) {
+      // One write for what this try is made of and its runner: the job's start is on the clock.
+      if (!(await this.transitions.annotate(job.id, JobState.Assigned, { ...facts, runnerId }))) {
         return await this.withdraw(job.id, runnerId, containerId);
       }
       const { config, limits, security } = this.containerConfig.build(
