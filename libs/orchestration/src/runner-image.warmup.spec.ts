@@ -21,7 +21,8 @@ describe(RunnerImageWarmup.name, () => {
   });
 
   it('pulls nothing when told not to, or when images are never pulled', () => {
-    for (const env of [{ RUNNER_IMAGE_PREPULL: 'false' }, { RUNNER_IMAGE_PULL: 'never' }]) {
+    const settings: Array<Record<string, string>> = [{ RUNNER_IMAGE_PREPULL: 'false' }, { RUNNER_IMAGE_PULL: 'never' }];
+    for (const env of settings) {
       const { warmup, calls } = sut(env);
       warmup.onApplicationBootstrap();
       expect(calls).toEqual([]);

@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner, TableColumn, TableIndex } from 'typeorm';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 
 /**
  * Real runners: what a job's runner was made of (its profile and why, the image digest it ran), a machine-readable
@@ -17,7 +18,13 @@ export class RealRunners1764892800000 implements MigrationInterface {
       text('imageDigest', '128'),
       text('failureCode', '32'),
       text('githubRunnerName', '64'),
-      new TableColumn({ name: 'refreshImage', type: 'boolean', default: false }),
+      // The default as each driver writes the entity's `default: false` (0 on SQLite, false on PostgreSQL), so that the
+      // migrated schema is exactly the entities'.
+      new TableColumn({
+        name: 'refreshImage',
+        type: 'boolean',
+        default: queryRunner.connection.driver.normalizeDefault({ default: false } as ColumnMetadata),
+      }),
     ]);
     await queryRunner.createIndex('jobs', new TableIndex({ name: 'idx_jobs_runner', columnNames: ['runnerId'] }));
     await queryRunner.addColumns('runners', [text('profile', '16'), text('githubJobId', '32')]);
