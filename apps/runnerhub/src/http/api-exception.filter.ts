@@ -79,8 +79,14 @@ export class ApiExceptionFilter implements ExceptionFilter {
     });
   }
 
+  /**
+   * A socket error that reaches this filter raw is the database's: the engine's and GitHub's are DomainErrors by
+   * the time they leave their libraries. node-postgres names the port when a connect fails, and nothing when an open
+   * connection is reset under a query (`read ECONNRESET`), as when PostgreSQL restarts.
+   */
   private isDatabaseSocketError(exception: unknown): boolean {
-    return this.databasePort !== null && socketErrorPort(exception) === this.databasePort;
+    if (this.databasePort === null) return false;
+    return socketErrorPort(exception) === this.databasePort || isBrokenConnection(exception);
   }
 
   private describe(exception: unknown, request: Request & { id?: string }): ErrorBody {
@@ -157,6 +163,15 @@ function socketErrorPort(exception: unknown): number | null {
     : null;
 }
 
+/** An open connection that broke under a read or write: `read ECONNRESET`, `write EPIPE`, with no port named. */
+function isBrokenConnection(exception: unknown): boolean {
+  if (typeof exception !== 'object' || exception === null) return false;
+  const { code, syscall, port } = exception as { code?: unknown; syscall?: unknown; port?: unknown };
+  return (
+    (code === 'ECONNRESET' || code === 'EPIPE') && (syscall === 'read' || syscall === 'write') && port === undefined
+  );
+}
+
 function isHealthReport(exception: unknown): exception is HttpException {
   if (!(exception instanceof HttpException)) return false;
   const body = exception.getResponse();
@@ -200,8 +215,12 @@ function bodyParserFailure(exception: unknown): ErrorBody | undefined {
   return { ...known, message, details: {} };
 }
 
+/** TypeORM's words for a connection it lost under a query (PostgreSQL restarted while a transaction began). */
+const LOST_QUERY_RUNNER = new Set(['QueryRunnerAlreadyReleasedError', 'ConnectionIsNotSetError']);
+
 function isDatabaseUnavailable(exception: unknown): boolean {
   if (!(exception instanceof Error)) return false;
+  if (LOST_QUERY_RUNNER.has(exception.name) || LOST_QUERY_RUNNER.has(exception.constructor.name)) return true;
   const code =
     (exception as { code?: unknown }).code ?? (exception as { driverError?: { code?: unknown } }).driverError?.code;
   if (typeof code === 'string' && DATABASE_SQLSTATES.has(code)) return true;
