@@ -22,6 +22,8 @@ const SECRET = 'standin-suite-webhook-secret';
 const REPO = 'octo-org/app';
 const SUITE_LABEL = 'runnerhub.test.suite=fake-github-runners';
 const LOCKED_DOWN = ['--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', '--init'];
+/** The one way myoung34/github-runner runs locked down: as its runner user, told not to become root. */
+const MYOUNG34_LOCKED_DOWN = [...LOCKED_DOWN, '--user', '1001:121', '-e', 'RUN_AS_ROOT=false'];
 
 type Payload = ReturnType<typeof workflowJobPayload>;
 interface ImageConfig {
@@ -447,15 +449,8 @@ describe('runnerhub-test/myoung34-runner (the contract of myoung34/github-runner
     const { exitCode, logs } = await exitOf(
       run(
         [
-          ...[
-            ...LOCKED_DOWN,
-            '--user',
-            '1001:121',
-            '-e',
-            'RUN_AS_ROOT=false',
-            '-e',
-            `REPO_URL=${ghes.runnerUrl(REPO)}`,
-          ],
+          ...MYOUNG34_LOCKED_DOWN,
+          ...['-e', `REPO_URL=${ghes.runnerUrl(REPO)}`],
           ...['-e', `RUNNER_JITCONFIG=${encoded}`],
         ],
         [MYOUNG34_IMAGE],
@@ -474,15 +469,8 @@ describe('runnerhub-test/myoung34-runner (the contract of myoung34/github-runner
     const { exitCode, logs } = await exitOf(
       run(
         [
-          ...[
-            ...LOCKED_DOWN,
-            '--user',
-            '1001:121',
-            '-e',
-            'RUN_AS_ROOT=false',
-            '-e',
-            `REPO_URL=${ghes.runnerUrl(REPO)}`,
-          ],
+          ...MYOUNG34_LOCKED_DOWN,
+          ...['-e', `REPO_URL=${ghes.runnerUrl(REPO)}`],
           ...['-e', `ACTIONS_RUNNER_INPUT_JITCONFIG=${encoded}`],
         ],
         [MYOUNG34_IMAGE],
@@ -500,10 +488,7 @@ describe('runnerhub-test/myoung34-runner (the contract of myoung34/github-runner
     const job = ghes.queueWorkflowJob({ repository: REPO, labels: [label], steps: ['id -u', 'pwd', 'echo hi'] });
 
     const { exitCode, logs } = await exitOf(
-      run(
-        [...LOCKED_DOWN, '--user', '1001:121', '-e', 'RUN_AS_ROOT=false'],
-        [...tokenEnv(await registrationToken(ghes), name, label), MYOUNG34_IMAGE],
-      ),
+      run(MYOUNG34_LOCKED_DOWN, [...tokenEnv(await registrationToken(ghes), name, label), MYOUNG34_IMAGE]),
     );
 
     expect(exitCode).toBe(0);
