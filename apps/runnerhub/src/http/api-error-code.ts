@@ -10,6 +10,8 @@ export enum HttpErrorCode {
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
   MethodNotAllowed = 'METHOD_NOT_ALLOWED',
   RateLimited = 'RATE_LIMITED',
+  /** SSE_MAX_PER_KEY or SSE_MAX event streams are already open: close one first. */
+  TooManyStreams = 'TOO_MANY_STREAMS',
   /** A webhook whose X-Hub-Signature-256 does not match its body under GITHUB_WEBHOOK_SECRET. */
   InvalidSignature = 'INVALID_SIGNATURE',
   /** GITHUB_WEBHOOK_SECRET is not set, so webhooks cannot be verified and are refused. */
@@ -53,6 +55,10 @@ export function statusOfDomainError(code: ErrorCode): number {
       return 503;
     case ErrorCode.Timeout:
       return 504;
+    case ErrorCode.CapacityExhausted:
+      return 429;
+    case ErrorCode.NotPermitted:
+      return 403;
     default:
       return assertUnreachable(code);
   }

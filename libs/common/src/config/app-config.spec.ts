@@ -33,7 +33,18 @@ describe(loadAppConfig.name, () => {
         completionTimeoutMs: 600000,
       },
       maxConcurrentContainers: 10,
-      rateLimit: { mutationsPerMinute: 600 },
+      rateLimit: { mutationsPerMinute: 600, readsPerMinute: 6000, anonymousPerMinute: 60 },
+      streams: { maxOpen: 500, maxOpenPerKey: 20, bufferBytes: 1048576, logsMaxBytes: 1048576 },
+      retention: { auditDays: 90, deliveryDays: 14, intervalMs: 3600000 },
+      metrics: { token: undefined, repositoryLabels: false },
+      jobs: { imagesAllowed: ['ghcr.io/actions/actions-runner:2.336.0'], repositoriesAllowed: [] },
+      dataDir: '/srv/runnerhub/data',
+      containers: {
+        allowUsernsHost: false,
+        labelPrefixes: ['org.opencontainers.', 'app.'],
+        defaults: { memoryMB: 2048, cpus: 2, pidsLimit: 512 },
+        tmpfsSizeMB: 256,
+      },
       github: { apiUrl: 'https://api.github.com', app: undefined, webhookSecret: undefined },
       monitoring: { statsIntervalMs: 30000, healthIntervalMs: 30000, alertCpuPercent: 80, alertMemoryPercent: 90 },
       cleanup: {
@@ -61,7 +72,7 @@ describe(loadAppConfig.name, () => {
       RATE_LIMIT_MUTATIONS_PER_MINUTE: '30',
       GITHUB_API_URL: 'https://ghe.acme.test/api/v3/',
       GITHUB_TOKEN: 'ghp_x',
-      GITHUB_WEBHOOK_SECRET: 'hook',
+      GITHUB_WEBHOOK_SECRET: 'a-webhook-secret-of-twenty-plus',
       STATS_INTERVAL_MS: '1000',
       HEALTH_INTERVAL_MS: '2000',
       CLEANUP_INTERVAL_MS: '3000',
@@ -86,7 +97,11 @@ describe(loadAppConfig.name, () => {
       runnerImage: 'ghcr.io/acme/runner:2.320',
       maxConcurrentContainers: 25,
       rateLimit: { mutationsPerMinute: 30 },
-      github: { apiUrl: 'https://ghe.acme.test/api/v3', token: 'ghp_x', webhookSecret: 'hook' },
+      github: {
+        apiUrl: 'https://ghe.acme.test/api/v3',
+        token: 'ghp_x',
+        webhookSecret: 'a-webhook-secret-of-twenty-plus',
+      },
       monitoring: { statsIntervalMs: 1000, healthIntervalMs: 2000, alertCpuPercent: 150, alertMemoryPercent: 75 },
       cleanup: {
         intervalMs: 3000,
@@ -97,6 +112,75 @@ describe(loadAppConfig.name, () => {
         stoppedAgeMs: 7,
       },
     });
+  });
+
+  it('reads the hardening settings', () => {
+    const config = loadAppConfig({
+      RUNNER_IMAGE: 'ghcr.io/acme/runner:2.320',
+      RUNNER_IMAGES_ALLOWED: 'ghcr.io/acme/runner:*,ghcr.io/acme/other:1',
+      REPOSITORIES_ALLOWED: 'acme,tools/*-ci',
+      SECURITY_ALLOW_USERNS_HOST: 'true',
+      CONTAINER_LABEL_PREFIXES: 'com.acme.,app.',
+      DEFAULT_MEMORY_MB: '1024',
+      DEFAULT_CPUS: '1',
+      DEFAULT_PIDS: '256',
+      TMPFS_SIZE_MB: '64',
+      RATE_LIMIT_READS_PER_MINUTE: '100',
+      RATE_LIMIT_ANONYMOUS_PER_MINUTE: '5',
+      SSE_MAX: '10',
+      SSE_MAX_PER_KEY: '2',
+      SSE_BUFFER_BYTES: '4096',
+      LOGS_MAX_BYTES: '2048',
+      AUDIT_RETENTION_DAYS: '30',
+      DELIVERY_RETENTION_DAYS: '7',
+      RETENTION_INTERVAL_MS: '60000',
+      METRICS_TOKEN: 'prometheus-scrape-token',
+      METRICS_REPOSITORY_LABELS: 'true',
+    });
+    expect(config).toMatchObject({
+      jobs: {
+        imagesAllowed: ['ghcr.io/acme/runner:*', 'ghcr.io/acme/other:1'],
+        repositoriesAllowed: ['acme', 'tools/*-ci'],
+      },
+      containers: {
+        allowUsernsHost: true,
+        labelPrefixes: ['com.acme.', 'app.'],
+        defaults: { memoryMB: 1024, cpus: 1, pidsLimit: 256 },
+        tmpfsSizeMB: 64,
+      },
+      rateLimit: { readsPerMinute: 100, anonymousPerMinute: 5 },
+      streams: { maxOpen: 10, maxOpenPerKey: 2, bufferBytes: 4096, logsMaxBytes: 2048 },
+      retention: { auditDays: 30, deliveryDays: 7, intervalMs: 60000 },
+      metrics: { token: 'prometheus-scrape-token', repositoryLabels: true },
+    });
+  });
+
+  it('speaks TLS to a tcp engine with DOCKER_TLS_VERIFY, as the docker CLI does', () => {
+    const config = loadAppConfig({
+      DOCKER_HOST: 'tcp://10.0.0.5:2376',
+      DOCKER_TLS_VERIFY: '1',
+      DOCKER_CERT_PATH: '/etc/runnerhub/docker-certs',
+    });
+    expect(config.docker).toEqual({
+      kind: 'tcp',
+      protocol: 'https',
+      host: '10.0.0.5',
+      port: 2376,
+      tls: { certPath: '/etc/runnerhub/docker-certs' },
+    });
+    expect(problemsOf({ DOCKER_TLS_VERIFY: '1' })).toEqual([
+      expect.stringMatching(/DOCKER_TLS_VERIFY needs DOCKER_HOST=tcp:\/\/host:port/),
+    ]);
+  });
+
+  it('refuses defaults above their ceilings and a short webhook secret, without echoing the secret', () => {
+    expect(problemsOf({ DEFAULT_MEMORY_MB: '4096', LIMIT_MAX_MEMORY_MB: '2048', DEFAULT_PIDS: '40000' })).toEqual([
+      'DEFAULT_MEMORY_MB (4096) must not exceed LIMIT_MAX_MEMORY_MB (2048)',
+      'DEFAULT_PIDS (40000) must not exceed LIMIT_MAX_PIDS (32768)',
+    ]);
+    const problems = problemsOf({ GITHUB_WEBHOOK_SECRET: 'nineteen-characters' });
+    expect(problems).toEqual([expect.stringMatching(/GITHUB_WEBHOOK_SECRET must be at least 20 characters/)]);
+    expect(problems.join()).not.toContain('nineteen-characters');
   });
 
   it('reads a unix socket DOCKER_HOST and treats blank values as unset', () => {

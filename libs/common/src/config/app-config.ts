@@ -1,3 +1,4 @@
+import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { ValidationError, validateSync } from 'class-validator';
@@ -11,7 +12,15 @@ export interface ApiKeySpec {
 
 /** Where the Docker engine is, in the shape the engine client takes. */
 export type DockerEndpoint =
-  { kind: 'socket'; socketPath: string } | { kind: 'tcp'; protocol: 'http' | 'https'; host: string; port: number };
+  | { kind: 'socket'; socketPath: string }
+  | {
+      kind: 'tcp';
+      protocol: 'http' | 'https';
+      host: string;
+      port: number;
+      /** Set with DOCKER_TLS_VERIFY: the directory holding ca.pem, cert.pem and key.pem (DOCKER_CERT_PATH). */
+      tls?: { certPath: string };
+    };
 
 /** How a runner image expects to be run: its command, user and the variables it reads its credentials from. */
 export type RunnerImageFamilyName = 'actions' | 'myoung34' | 'custom';
@@ -69,9 +78,32 @@ export class AppConfig {
     /** After a GitHub job's runner ended, how long to wait for its `completed` webhook before asking GitHub. */
     completionTimeoutMs: number;
   };
+  /** Where RunnerHub keeps its files (RUNNERHUB_DATA_DIR): the SQLite database, a generated admin key. */
+  readonly dataDir!: string;
+  /** Containers RunnerHub holds at once, whoever asked for them: GitHub jobs, API jobs and API containers. */
   readonly maxConcurrentContainers!: number;
-  /** Mutating API calls (POST, PUT, PATCH, DELETE) each API key may make per minute; reads are not limited. */
-  readonly rateLimit!: { mutationsPerMinute: number };
+  /**
+   * Calls per minute: mutating (POST, PUT, PATCH, DELETE) and reading calls per API key, and calls without a valid
+   * key per client address (counted before authentication, so a stranger cannot make RunnerHub write rows).
+   */
+  readonly rateLimit!: { mutationsPerMinute: number; readsPerMinute: number; anonymousPerMinute: number };
+  /** What one viewer may hold open or ask for at once. */
+  readonly streams!: { maxOpen: number; maxOpenPerKey: number; bufferBytes: number; logsMaxBytes: number };
+  /** How long records are kept; one pruning job applies them all (stats samples: monitoring.statsRetentionMs). */
+  readonly retention!: { auditDays: number; deliveryDays: number; intervalMs: number };
+  readonly metrics!: {
+    /** When set, GET /metrics needs `Authorization: Bearer <token>` (Prometheus `bearer_token`). */
+    token?: string;
+    /** Repository names as series labels; off by default, as they may be private. */
+    repositoryLabels: boolean;
+  };
+  /** Who may be given a runner credential: images and repositories a job may name. */
+  readonly jobs!: {
+    /** Image references or globs (`*` any run of characters); by default the configured runner image only. */
+    imagesAllowed: string[];
+    /** `owner` or `owner/name` globs; empty means every repository the GitHub credential covers. */
+    repositoriesAllowed: string[];
+  };
   /** What a runner container may ask for: limits are checked against these ceilings before the engine sees them. */
   readonly containers!: {
     network: string;
@@ -83,6 +115,14 @@ export class AppConfig {
     allowedCapabilities: string[];
     allowedSecurityOpts: string[];
     allowedBindMountPrefixes: string[];
+    /** `usernsMode: host` (leaving the engine's user-namespace remapping) may be asked for. Off by default. */
+    allowUsernsHost: boolean;
+    /** Caller label keys must start with one of these; `runnerhub.*` is RunnerHub's own whatever this says. */
+    labelPrefixes: string[];
+    /** What a container gets when its request names no limit: never unlimited. */
+    defaults: { memoryMB: number; cpus: number; pidsLimit: number };
+    /** Size of each scratch tmpfs (a read-only root's /tmp and working directory); counted in the memory limit. */
+    tmpfsSizeMB: number;
   };
   readonly github!: {
     apiUrl: string;
@@ -145,6 +185,8 @@ export class ConfigurationError extends Error {
 }
 
 const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
+/** LIMIT_MAX_* when unset: the most a container may ask for. */
+const CEILINGS = { memoryMB: 32_768, cpus: 16, pids: 32_768 };
 
 export function loadAppConfig(env: Record<string, string | undefined>, cwd: string = process.cwd()): AppConfig {
   const dto = plainToInstance(EnvironmentDto, pickKnown(env));
@@ -165,7 +207,11 @@ export function loadAppConfig(env: Record<string, string | undefined>, cwd: stri
     database: dto.DATABASE_URL
       ? { kind: 'postgres', url: dto.DATABASE_URL }
       : { kind: 'sqlite', dataDir, file: resolve(dataDir, 'runnerhub.sqlite') },
-    docker: parseDockerHost(dto.DOCKER_HOST),
+    docker: parseDockerHost(
+      dto.DOCKER_HOST,
+      dto.DOCKER_TLS_VERIFY ? (dto.DOCKER_CERT_PATH ?? defaultCertPath()) : undefined,
+    ),
+    dataDir,
     apiKeys: dto.RUNNERHUB_API_KEYS?.split(',').map((pair) => {
       const at = pair.lastIndexOf(':');
       return { key: pair.slice(0, at), role: pair.slice(at + 1) as ApiKeyRole };
@@ -194,16 +240,46 @@ export function loadAppConfig(env: Record<string, string | undefined>, cwd: stri
       completionTimeoutMs: dto.JOB_COMPLETION_TIMEOUT_MS ?? 600_000,
     },
     maxConcurrentContainers: dto.MAX_CONCURRENT_CONTAINERS ?? 10,
-    rateLimit: { mutationsPerMinute: dto.RATE_LIMIT_MUTATIONS_PER_MINUTE ?? 600 },
+    rateLimit: {
+      mutationsPerMinute: dto.RATE_LIMIT_MUTATIONS_PER_MINUTE ?? 600,
+      readsPerMinute: dto.RATE_LIMIT_READS_PER_MINUTE ?? 6_000,
+      anonymousPerMinute: dto.RATE_LIMIT_ANONYMOUS_PER_MINUTE ?? 60,
+    },
+    streams: {
+      maxOpen: dto.SSE_MAX ?? 500,
+      maxOpenPerKey: dto.SSE_MAX_PER_KEY ?? 20,
+      bufferBytes: dto.SSE_BUFFER_BYTES ?? 1_048_576,
+      logsMaxBytes: dto.LOGS_MAX_BYTES ?? 1_048_576,
+    },
+    retention: {
+      auditDays: dto.AUDIT_RETENTION_DAYS ?? 90,
+      deliveryDays: dto.DELIVERY_RETENTION_DAYS ?? 14,
+      intervalMs: dto.RETENTION_INTERVAL_MS ?? 3_600_000,
+    },
+    metrics: { token: dto.METRICS_TOKEN, repositoryLabels: dto.METRICS_REPOSITORY_LABELS ?? false },
+    jobs: {
+      imagesAllowed: dto.RUNNER_IMAGES_ALLOWED
+        ? splitList(dto.RUNNER_IMAGES_ALLOWED)
+        : [dto.RUNNER_IMAGE ?? DEFAULT_RUNNER_IMAGE],
+      repositoriesAllowed: splitList(dto.REPOSITORIES_ALLOWED),
+    },
     containers: {
       network: dto.RUNNER_NETWORK ?? 'bridge',
-      maxMemoryMB: dto.LIMIT_MAX_MEMORY_MB ?? 32_768,
-      maxCpus: dto.LIMIT_MAX_CPUS ?? 16,
-      maxPids: dto.LIMIT_MAX_PIDS ?? 32_768,
+      maxMemoryMB: dto.LIMIT_MAX_MEMORY_MB ?? CEILINGS.memoryMB,
+      maxCpus: dto.LIMIT_MAX_CPUS ?? CEILINGS.cpus,
+      maxPids: dto.LIMIT_MAX_PIDS ?? CEILINGS.pids,
       maxDiskGB: dto.LIMIT_MAX_DISK_GB ?? 500,
       allowedCapabilities: splitList(dto.SECURITY_ALLOWED_CAPABILITIES),
       allowedSecurityOpts: splitList(dto.SECURITY_ALLOWED_SECURITY_OPTS),
       allowedBindMountPrefixes: splitList(dto.SECURITY_ALLOWED_BIND_MOUNTS),
+      allowUsernsHost: dto.SECURITY_ALLOW_USERNS_HOST ?? false,
+      labelPrefixes: splitList(dto.CONTAINER_LABEL_PREFIXES ?? 'org.opencontainers.,app.'),
+      defaults: {
+        memoryMB: dto.DEFAULT_MEMORY_MB ?? 2_048,
+        cpus: dto.DEFAULT_CPUS ?? 2,
+        pidsLimit: dto.DEFAULT_PIDS ?? 512,
+      },
+      tmpfsSizeMB: dto.TMPFS_SIZE_MB ?? 256,
     },
     github: {
       apiUrl: (dto.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, ''),
@@ -271,6 +347,21 @@ function crossChecks(dto: EnvironmentDto): string[] {
         'configuration from) or RUNNER_CUSTOM_TOKEN_ENV (the variable it reads a registration token from), or both',
     );
   }
+  const defaultsUnderCeilings: Array<[string, number | undefined, string, number]> = [
+    ['DEFAULT_MEMORY_MB', dto.DEFAULT_MEMORY_MB, 'LIMIT_MAX_MEMORY_MB', dto.LIMIT_MAX_MEMORY_MB ?? CEILINGS.memoryMB],
+    ['DEFAULT_CPUS', dto.DEFAULT_CPUS, 'LIMIT_MAX_CPUS', dto.LIMIT_MAX_CPUS ?? CEILINGS.cpus],
+    ['DEFAULT_PIDS', dto.DEFAULT_PIDS, 'LIMIT_MAX_PIDS', dto.LIMIT_MAX_PIDS ?? CEILINGS.pids],
+  ];
+  for (const [name, value, ceilingName, ceiling] of defaultsUnderCeilings) {
+    if (value !== undefined && value > ceiling) {
+      problems.push(`${name} (${value}) must not exceed ${ceilingName} (${ceiling})`);
+    }
+  }
+  if (dto.DOCKER_TLS_VERIFY && !/^(tcp|https?):\/\//.test(dto.DOCKER_HOST ?? '')) {
+    problems.push(
+      'DOCKER_TLS_VERIFY needs DOCKER_HOST=tcp://host:port (TLS is for an engine reached over the network)',
+    );
+  }
   try {
     parseRegistryAuth(dto.REGISTRY_AUTH);
   } catch (error) {
@@ -324,13 +415,28 @@ function normaliseRegistry(registry: string): string {
   return host === 'index.docker.io' || host === 'registry-1.docker.io' ? 'docker.io' : host;
 }
 
-function parseDockerHost(value: string | undefined): DockerEndpoint {
+/** The docker CLI's default: ~/.docker. */
+function defaultCertPath(): string {
+  return resolve(homedir(), '.docker');
+}
+
+/**
+ * DOCKER_HOST as the docker CLI reads it. With DOCKER_TLS_VERIFY a tcp:// host is spoken to over TLS with the client
+ * certificate and CA from DOCKER_CERT_PATH, and the engine's certificate is verified.
+ */
+function parseDockerHost(value: string | undefined, tlsCertPath: string | undefined): DockerEndpoint {
   if (!value) return { kind: 'socket', socketPath: DEFAULT_DOCKER_SOCKET };
   if (value.startsWith('unix://')) return { kind: 'socket', socketPath: value.slice('unix://'.length) };
   const url = new URL(value);
-  const protocol = url.protocol === 'https:' ? 'https' : 'http';
+  const protocol = url.protocol === 'https:' || tlsCertPath !== undefined ? 'https' : 'http';
   const defaultPort = protocol === 'https' ? 2376 : 2375;
-  return { kind: 'tcp', protocol, host: url.hostname, port: url.port ? Number(url.port) : defaultPort };
+  return {
+    kind: 'tcp',
+    protocol,
+    host: url.hostname,
+    port: url.port ? Number(url.port) : defaultPort,
+    ...(tlsCertPath !== undefined ? { tls: { certPath: tlsCertPath } } : {}),
+  };
 }
 
 function splitList(value: string | undefined): string[] {
@@ -364,6 +470,8 @@ class EnvironmentDtoKeys implements Record<keyof EnvironmentDto, true> {
   DATABASE_URL = true as const;
   RUNNERHUB_DATA_DIR = true as const;
   DOCKER_HOST = true as const;
+  DOCKER_TLS_VERIFY = true as const;
+  DOCKER_CERT_PATH = true as const;
   RUNNERHUB_API_KEYS = true as const;
   RUNNER_IMAGE = true as const;
   RUNNER_IMAGE_FAMILY = true as const;
@@ -380,8 +488,27 @@ class EnvironmentDtoKeys implements Record<keyof EnvironmentDto, true> {
   DIND_IMAGE = true as const;
   DIND_PRIVILEGED = true as const;
   JOB_COMPLETION_TIMEOUT_MS = true as const;
+  SECURITY_ALLOW_USERNS_HOST = true as const;
+  CONTAINER_LABEL_PREFIXES = true as const;
+  DEFAULT_MEMORY_MB = true as const;
+  DEFAULT_CPUS = true as const;
+  DEFAULT_PIDS = true as const;
+  TMPFS_SIZE_MB = true as const;
+  RUNNER_IMAGES_ALLOWED = true as const;
+  REPOSITORIES_ALLOWED = true as const;
   MAX_CONCURRENT_CONTAINERS = true as const;
   RATE_LIMIT_MUTATIONS_PER_MINUTE = true as const;
+  RATE_LIMIT_READS_PER_MINUTE = true as const;
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE = true as const;
+  SSE_MAX = true as const;
+  SSE_MAX_PER_KEY = true as const;
+  SSE_BUFFER_BYTES = true as const;
+  LOGS_MAX_BYTES = true as const;
+  AUDIT_RETENTION_DAYS = true as const;
+  DELIVERY_RETENTION_DAYS = true as const;
+  RETENTION_INTERVAL_MS = true as const;
+  METRICS_TOKEN = true as const;
+  METRICS_REPOSITORY_LABELS = true as const;
   RUNNER_NETWORK = true as const;
   LIMIT_MAX_MEMORY_MB = true as const;
   LIMIT_MAX_CPUS = true as const;
@@ -431,6 +558,7 @@ const SECRET_VARIABLES = new Set([
   'GITHUB_WEBHOOK_SECRET',
   'DATABASE_URL',
   'REGISTRY_AUTH',
+  'METRICS_TOKEN',
 ]);
 
 function describe(errors: ValidationError[], env: Record<string, string | undefined>): string[] {

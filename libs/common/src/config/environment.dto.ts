@@ -11,6 +11,7 @@ import {
   Matches,
   Max,
   Min,
+  MinLength,
   ValidateIf,
 } from 'class-validator';
 
@@ -115,6 +116,18 @@ export class EnvironmentDto {
   )
   DOCKER_HOST?: string;
 
+  /** As the docker CLI reads it: any non-empty value but 0/false means TLS to a tcp:// DOCKER_HOST, verified. */
+  @IsOptional()
+  @IsBoolean({ message: 'DOCKER_TLS_VERIFY must be true or false (1 or 0, as the docker CLI takes it)' })
+  @Transform(toBoolean)
+  DOCKER_TLS_VERIFY?: boolean;
+
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty({ message: 'DOCKER_CERT_PATH must be a directory holding ca.pem, cert.pem and key.pem' })
+  @Transform(blankToUndefined)
+  DOCKER_CERT_PATH?: string;
+
   @PatternSetting(
     API_KEYS_PATTERN,
     'RUNNERHUB_API_KEYS must be a comma-separated list of key:role, each key at least 16 characters of ' +
@@ -218,11 +231,93 @@ export class EnvironmentDto {
   )
   SECURITY_ALLOWED_BIND_MOUNTS?: string;
 
+  @IsOptional()
+  @IsBoolean({ message: 'SECURITY_ALLOW_USERNS_HOST must be true or false' })
+  @Transform(toBoolean)
+  SECURITY_ALLOW_USERNS_HOST?: boolean;
+
+  @PatternSetting(
+    /^[a-z0-9][a-z0-9.-]*[.-](,[a-z0-9][a-z0-9.-]*[.-])*$/,
+    'CONTAINER_LABEL_PREFIXES must be a comma-separated list of label key prefixes each ending in . or -, such as ' +
+      'org.opencontainers.,app.',
+  )
+  CONTAINER_LABEL_PREFIXES?: string;
+
+  @IntegerSetting('DEFAULT_MEMORY_MB', 6, 1_048_576, ' (memory of a container whose request names none)')
+  DEFAULT_MEMORY_MB?: number;
+
+  @IntegerSetting('DEFAULT_CPUS', 1, 1024, ' (CPUs of a container whose request names no quota)')
+  DEFAULT_CPUS?: number;
+
+  @IntegerSetting('DEFAULT_PIDS', 16, 4_194_304, ' (processes of a container whose request names no limit)')
+  DEFAULT_PIDS?: number;
+
+  @IntegerSetting('TMPFS_SIZE_MB', 1, 1_048_576, ' (size of each scratch tmpfs; counted in the memory limit)')
+  TMPFS_SIZE_MB?: number;
+
+  @PatternSetting(
+    /^[^,\s]+(,[^,\s]+)*$/,
+    'RUNNER_IMAGES_ALLOWED must be a comma-separated list of image references or globs, such as ' +
+      'ghcr.io/actions/actions-runner:*',
+  )
+  RUNNER_IMAGES_ALLOWED?: string;
+
+  @PatternSetting(
+    /^[A-Za-z0-9*?_.-]+(\/[A-Za-z0-9*?_.-]+)?(,[A-Za-z0-9*?_.-]+(\/[A-Za-z0-9*?_.-]+)?)*$/,
+    'REPOSITORIES_ALLOWED must be a comma-separated list of owner or owner/name globs, such as acme,tools/*-ci',
+  )
+  REPOSITORIES_ALLOWED?: string;
+
   @IntegerSetting('MAX_CONCURRENT_CONTAINERS', 1, 1000)
   MAX_CONCURRENT_CONTAINERS?: number;
 
   @IntegerSetting('RATE_LIMIT_MUTATIONS_PER_MINUTE', 1, 100_000, ' (mutating API calls per key and minute)')
   RATE_LIMIT_MUTATIONS_PER_MINUTE?: number;
+
+  @IntegerSetting('RATE_LIMIT_READS_PER_MINUTE', 1, 1_000_000, ' (reading API calls per key and minute)')
+  RATE_LIMIT_READS_PER_MINUTE?: number;
+
+  @IntegerSetting(
+    'RATE_LIMIT_ANONYMOUS_PER_MINUTE',
+    1,
+    1_000_000,
+    ' (calls without a valid API key per client address and minute)',
+  )
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE?: number;
+
+  @IntegerSetting('SSE_MAX', 1, 100_000, ' (event streams open at once, in all)')
+  SSE_MAX?: number;
+
+  @IntegerSetting('SSE_MAX_PER_KEY', 1, 100_000, ' (event streams open at once per API key)')
+  SSE_MAX_PER_KEY?: number;
+
+  @IntegerSetting('SSE_BUFFER_BYTES', 1024, 1_073_741_824, ' (bytes queued for a slow event-stream client)')
+  SSE_BUFFER_BYTES?: number;
+
+  @IntegerSetting('LOGS_MAX_BYTES', 1024, 1_073_741_824, ' (bytes of container output in one logs answer)')
+  LOGS_MAX_BYTES?: number;
+
+  @IntegerSetting('AUDIT_RETENTION_DAYS', 1, 36_500, ' (days audit rows are kept)')
+  AUDIT_RETENTION_DAYS?: number;
+
+  @IntegerSetting('DELIVERY_RETENTION_DAYS', 1, 36_500, ' (days webhook delivery receipts are kept)')
+  DELIVERY_RETENTION_DAYS?: number;
+
+  @IntegerSetting('RETENTION_INTERVAL_MS', 1000, A_WEEK_MS, ' (milliseconds between pruning runs)')
+  RETENTION_INTERVAL_MS?: number;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9._~+/=-]{16,}$/, {
+    message: 'METRICS_TOKEN must be at least 16 characters of [A-Za-z0-9._~+/=-] (a bearer token for Prometheus)',
+  })
+  @Transform(blankToUndefined)
+  METRICS_TOKEN?: string;
+
+  @IsOptional()
+  @IsBoolean({ message: 'METRICS_REPOSITORY_LABELS must be true or false' })
+  @Transform(toBoolean)
+  METRICS_REPOSITORY_LABELS?: boolean;
 
   @UrlSetting(
     ['http', 'https'],
@@ -255,7 +350,11 @@ export class EnvironmentDto {
   @Transform(toInteger)
   GITHUB_APP_INSTALLATION_ID?: number;
 
-  @SecretSetting()
+  // GitHub's docs ask for a random string of high entropy; 20 characters is the least RunnerHub accepts.
+  @IsOptional()
+  @IsString()
+  @MinLength(20, { message: 'GITHUB_WEBHOOK_SECRET must be at least 20 characters (a random string of high entropy)' })
+  @Transform(blankToUndefined)
   GITHUB_WEBHOOK_SECRET?: string;
 
   @IntegerSetting('GITHUB_TIMEOUT_MS', 100, 600_000, ' (milliseconds a GitHub API call may take)')

@@ -37,4 +37,14 @@ export enum ErrorCode {
   GitHubUnavailable = 'GITHUB_UNAVAILABLE',
   /** The job asks for runner labels this RunnerHub does not serve (RUNNER_LABELS). */
   LabelsNotServed = 'LABELS_NOT_SERVED',
+  /**
+   * RunnerHub already holds MAX_CONCURRENT_CONTAINERS containers (jobs and API containers alike): try again once one
+   * has finished, or raise the cap.
+   */
+  CapacityExhausted = 'CAPACITY_EXHAUSTED',
+  /**
+   * The operator's policy does not allow this: an image not in RUNNER_IMAGES_ALLOWED, a repository not in
+   * REPOSITORIES_ALLOWED, a loosening the configuration does not enable. `details.setting` names the variable.
+   */
+  NotPermitted = 'NOT_PERMITTED',
 }
