@@ -34,6 +34,8 @@ async function main() {
     RUNNERHUB_API_KEYS: 'bench-operator-key-0123456789:operator',
     CLEANUP_ORPHAN_AGE_MS: '0',
     CLEANUP_INTERVAL_MS: String(7 * 24 * 3600 * 1000),
+    // Every container made here holds a slot of MAX_CONCURRENT_CONTAINERS (1000 is the most it may be).
+    MAX_CONCURRENT_CONTAINERS: '1000',
     ...database.env,
   });
   const app = await createApp(config);
@@ -64,7 +66,7 @@ async function main() {
 
     const made: Dockerode.Container[] = [];
     await forEachLimited(CONTAINERS, 10, async () => {
-      made.push(await raw.createContainer(rawCreateOptions(specs, request, {})));
+      made.push(await raw.createContainer(await rawCreateOptions(specs, request, {})));
     });
     const rawStarted = performance.now();
     await forEachLimited(CONTAINERS, concurrency, async (i) => {

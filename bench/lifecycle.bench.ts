@@ -33,7 +33,13 @@ type Timings = { create: number[]; start: number[]; stop: number[]; remove: numb
 
 async function main() {
   const database = benchDatabaseEnv();
-  const config = loadAppConfig({ NODE_ENV: 'test', LOG_LEVEL: 'warn', ...database.env });
+  const config = loadAppConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    // Every container made here holds a slot of MAX_CONCURRENT_CONTAINERS (1000 is the most it may be).
+    MAX_CONCURRENT_CONTAINERS: '1000',
+    ...database.env,
+  });
   @Module({
     imports: [
       AppConfigModule.forRoot(config),
@@ -57,7 +63,7 @@ async function main() {
   };
   const viaRaw = async (t: Timings) => {
     // Exactly the body the manager sends: same host config, same labels, same init.
-    const body = rawCreateOptions(specs, request, limits);
+    const body = await rawCreateOptions(specs, request, limits);
     const container = await timed(t.create, () => raw.createContainer(body));
     await timed(t.start, () => container.start());
     await timed(t.stop, () => container.stop({ t: STOP_TIMEOUT_SECONDS }));

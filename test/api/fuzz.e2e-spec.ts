@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { startTestApp } from '../support/app';
 import { createTestDatabase, TestDatabase } from '../support/databases';
 import { docker } from '../support/engine-cli';
+import { TEST_LABEL } from '../support/test-env';
 
 const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 5_000);
 const CONCURRENCY = 8;
@@ -58,7 +59,7 @@ const mutatedCreateBody = fc
   .map(({ key, inner, value }) => {
     const body: Record<string, unknown> = {
       jobId: 'fuzz-job',
-      config: { image: 'runnerhub-test/does-not-exist:fuzz', command: ['true'], labels: { 'runnerhub.test': 'fuzz' } },
+      config: { image: 'runnerhub-test/does-not-exist:fuzz', command: ['true'], labels: { [TEST_LABEL]: 'fuzz' } },
       limits: { memoryMB: 64 },
       start: false,
     };
@@ -134,12 +135,17 @@ describe('HTTP fuzzing of a live instance', () => {
     ({ app, baseUrl } = await startTestApp(database, {
       RUNNERHUB_API_KEYS: `${ADMIN_KEY}:admin`,
       RATE_LIMIT_MUTATIONS_PER_MINUTE: '100000',
+      // Limits would answer most of the fuzz with 429 before it reached the validation and handlers under test.
+      RATE_LIMIT_READS_PER_MINUTE: '1000000',
+      RATE_LIMIT_ANONYMOUS_PER_MINUTE: '1000000',
     }));
   });
 
   afterAll(async () => {
     await app?.close();
-    const leftovers = docker(['ps', '-aq', '--filter', 'label=runnerhub.test=fuzz']).split('\n').filter(Boolean);
+    const leftovers = docker(['ps', '-aq', '--filter', `label=${TEST_LABEL}=fuzz`])
+      .split('\n')
+      .filter(Boolean);
     if (leftovers.length > 0) docker(['rm', '-f', ...leftovers]);
     await database?.drop();
   });

@@ -23,6 +23,8 @@ describe.each(testDatabaseKinds())('cleanup policies on %s', (kind) => {
       CLEANUP_STOPPED_AGE_MS: String(AGE_MS),
       // Scans are asked for in these tests; the schedule has its own test below.
       CLEANUP_INTERVAL_MS: String(3_600_000),
+      // The jobless containers made below (100 at once) each take a slot: the cap is not what this suite tests.
+      MAX_CONCURRENT_CONTAINERS: '200',
     });
     // A container RunnerHub does not own, on the same engine, named like one of its own: it must survive every scan.
     strangers.push(

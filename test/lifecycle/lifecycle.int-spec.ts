@@ -20,7 +20,8 @@ describe.each(testDatabaseKinds())('container lifecycle on %s', (kind) => {
 
   beforeAll(async () => {
     database = await createTestDatabase(kind);
-    harness = await LifecycleHarness.start(database);
+    // Two scratch tmpfs of 16 MiB fit in the 96 MiB limit below (tmpfs pages count against the memory limit).
+    harness = await LifecycleHarness.start(database, { TMPFS_SIZE_MB: '16' });
   });
 
   afterAll(async () => {
@@ -136,7 +137,7 @@ describe.each(testDatabaseKinds())('container lifecycle on %s', (kind) => {
       ReadonlyRootfs: true,
       NetworkMode: 'bridge',
     });
-    expect(Object.keys(host.Tmpfs ?? {}).sort()).toEqual(['/tmp', '/work']);
+    expect(host.Tmpfs).toEqual({ '/tmp': 'rw,noexec,nosuid,size=16m', '/work': 'rw,noexec,nosuid,size=16m' });
     expect(host.Binds ?? []).toEqual([]);
     expect(record.limits).toMatchObject({ cpuShares: 512, memoryMB: 96, pidsLimit: 64 });
     expect(record.security).toMatchObject({ capDrop: ['ALL'], readOnlyRootfs: true, privileged: false });

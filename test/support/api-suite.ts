@@ -14,7 +14,7 @@ export const API_KEYS = {
 } as const;
 
 /** A second label, unique to one suite on one database, so that its afterAll removes exactly what it made. */
-const RUN_LABEL = 'runnerhub.test.run';
+const RUN_LABEL = 'app.runnerhub-test.run';
 
 export interface ApiSuite {
   database: TestDatabase;
@@ -23,7 +23,7 @@ export interface ApiSuite {
   admin: RunnerHubClient;
   operator: RunnerHubClient;
   viewer: RunnerHubClient;
-  /** Labels every container the suite creates must carry: `runnerhub.test=api` plus this run's own. */
+  /** Labels every container the suite creates must carry: `app.runnerhub-test=api` plus this run's own. */
   labels: Record<string, string>;
   /** A short random tag for job ids, repositories and runner ids, so filters only ever match this run's rows. */
   run: string;

@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { TEST_LABEL } from './test-env';
 
 /** Label telling apart two test runs of the same suite on one engine (two engineers, or CI jobs, at once). */
-export const TEST_RUN_LABEL = 'runnerhub.test-run';
+export const TEST_RUN_LABEL = 'app.runnerhub-test-run';
 export const TEST_RUN_ID = `${process.pid}-${randomBytes(3).toString('hex')}`;
 
-/** The labels every container of the suite carries in this run: runnerhub.test=<suite> plus this run's id. */
+/** The labels every container of the suite carries in this run: app.runnerhub-test=<suite> plus this run's id. */
 export function testLabels(suite: string): Record<string, string> {
   return { [TEST_LABEL]: suite, [TEST_RUN_LABEL]: TEST_RUN_ID };
 }

@@ -53,4 +53,6 @@ export interface DockerInspect {
     Binds: string[] | null;
     Init: boolean | null;
   };
+  /** What is mounted, as the engine resolved it. */
+  Mounts: Array<{ Type: string; Source: string; Destination: string; RW: boolean }>;
 }

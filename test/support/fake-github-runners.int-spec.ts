@@ -20,7 +20,7 @@ const MYOUNG34_IMAGE = process.env.TEST_MYOUNG34_RUNNER_IMAGE ?? 'runnerhub-test
 const TOKEN = 'ghp_standin_suite_token_0123456789abcdefABCD';
 const SECRET = 'standin-suite-webhook-secret';
 const REPO = 'octo-org/app';
-const SUITE_LABEL = 'runnerhub.test.suite=fake-github-runners';
+const SUITE_LABEL = 'app.runnerhub-test.suite=fake-github-runners';
 const LOCKED_DOWN = ['--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', '--init'];
 /** The one way myoung34/github-runner runs locked down: as its runner user, told not to become root. */
 const MYOUNG34_LOCKED_DOWN = [...LOCKED_DOWN, '--user', '1001:121', '-e', 'RUN_AS_ROOT=false'];

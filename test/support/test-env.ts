@@ -6,8 +6,11 @@ export const TEST_RUNNER_IMAGE = process.env.TEST_RUNNER_IMAGE ?? 'runnerhub-tes
 export const TEST_RUNNER_FAILING_IMAGE = process.env.TEST_RUNNER_FAILING_IMAGE ?? 'runnerhub-test/runner-failing:1';
 export const TEST_RUNNER_OOM_IMAGE = process.env.TEST_RUNNER_OOM_IMAGE ?? 'runnerhub-test/runner-oom:1';
 
-/** Every container a test creates carries this label, so that a suite can remove what it made even when it fails. */
-export const TEST_LABEL = 'runnerhub.test';
+/**
+ * Every container a test creates carries this label, so that a suite can remove what it made even when it fails. It
+ * lies under an allowed caller prefix (CONTAINER_LABEL_PREFIXES): `runnerhub.*` is RunnerHub's own.
+ */
+export const TEST_LABEL = 'app.runnerhub-test';
 
 /** PostgreSQL for the suites that run on both databases; unset means SQLite only (CI sets it and requires it). */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;

@@ -72,4 +72,23 @@ describe('toCreateOptions', () => {
     const spec = { ...base, cmd: 'sleep 60' } as unknown as EngineContainerSpec;
     expect(() => toCreateOptions(spec)).toThrow(/cmd must be an array of strings/);
   });
+
+  it('passes named volumes and read-only binds, and refuses a writable bind or one with ..', () => {
+    const withMounts = (mounts: unknown) =>
+      ({ ...base, hostConfig: { ...base.hostConfig, Mounts: mounts } }) as unknown as EngineContainerSpec;
+    const allowed = [
+      { Type: 'volume', Source: 'runner-1-docker', Target: '/var/run/docker' },
+      { Type: 'bind', Source: '/srv/cache', Target: '/cache', ReadOnly: true, BindOptions: { NonRecursive: true } },
+    ];
+    expect(toCreateOptions(withMounts(allowed)).HostConfig?.Mounts).toEqual(allowed);
+    for (const mount of [
+      { Type: 'bind', Source: '/srv/cache', Target: '/cache' },
+      { Type: 'bind', Source: '/srv/cache', Target: '/cache', ReadOnly: false },
+      { Type: 'bind', Source: '/srv/cache/../..', Target: '/host', ReadOnly: true },
+      { Type: 'bind', Source: 'relative', Target: '/cache', ReadOnly: true },
+      { Type: 'tmpfs', Source: '', Target: '/x' },
+    ]) {
+      expect(() => toCreateOptions(withMounts([mount]))).toThrow(/hostConfig.Mounts may hold only/);
+    }
+  });
 });

@@ -42,9 +42,11 @@ export function toCreateOptions(spec: EngineContainerSpec): Dockerode.ContainerC
   if ((spec.hostConfig as { Privileged?: unknown }).Privileged === true) {
     problems.push('hostConfig.Privileged must be false: RunnerHub never runs privileged containers');
   }
-  if (!onlyNamedVolumes(spec.hostConfig.Mounts)) {
-    // A bind mount here would bypass the allowed-paths check that Binds go through.
-    problems.push('hostConfig.Mounts may hold only named volumes (Type volume, a volume name, an absolute Target)');
+  if (!onlyVolumesAndReadOnlyBinds(spec.hostConfig.Mounts)) {
+    problems.push(
+      'hostConfig.Mounts may hold only named volumes (Type volume, a volume name, an absolute Target) and read-only ' +
+        'bind mounts (Type bind, ReadOnly true, absolute Source and Target without "..")',
+    );
   }
   if (problems.length > 0) {
     throw new DomainError(ErrorCode.ValidationFailed, `Container spec refused: ${problems.join('; ')}`, {
@@ -95,19 +97,21 @@ export function toDaemonSidecarCreateOptions(spec: DaemonSidecarSpec): Dockerode
   return { ...options, HostConfig: { ...options.HostConfig, Privileged: privileged === true } };
 }
 
-function onlyNamedVolumes(mounts: unknown): boolean {
+function onlyVolumesAndReadOnlyBinds(mounts: unknown): boolean {
   if (mounts === undefined) return true;
   return (
     Array.isArray(mounts) &&
     mounts.every((mount: unknown) => {
       const m = mount as Record<string, unknown> | null;
+      if (!m || typeof m.Target !== 'string' || !m.Target.startsWith('/') || typeof m.Source !== 'string') return false;
+      if (m.Type === 'volume') return /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(m.Source);
+      // The host path was resolved and checked by the lifecycle; this guards a spec built from untyped input.
       return (
-        !!m &&
-        m.Type === 'volume' &&
-        typeof m.Source === 'string' &&
-        /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(m.Source) &&
-        typeof m.Target === 'string' &&
-        m.Target.startsWith('/')
+        m.Type === 'bind' &&
+        m.ReadOnly === true &&
+        m.Source.startsWith('/') &&
+        !m.Source.split('/').includes('..') &&
+        !m.Target.split('/').includes('..')
       );
     })
   );

@@ -50,12 +50,26 @@ export interface HostConfigSpec {
   NetworkMode?: string;
   /** Never true: a privileged runner owns the host. The type and a runtime check both refuse it. */
   Privileged?: false;
+  /** Only a runner's Docker daemon uses it (the cgroup filesystem); a caller's host paths go through Mounts. */
   Binds?: string[];
   /**
-   * Named volumes only: a volume is created and labelled by RunnerHub and holds nothing of the host. Host paths go
-   * through Binds, which the spec builder checks against the allowed list; a bind mount here is refused.
+   * Named volumes (created and labelled by RunnerHub, holding nothing of the host) and read-only host bind mounts,
+   * whose host path HostBindMounts resolved and checked against SECURITY_ALLOWED_BIND_MOUNTS. A writable bind is
+   * refused here.
    */
-  Mounts?: VolumeMountSpec[];
+  Mounts?: Array<VolumeMountSpec | BindMountSpec>;
+}
+
+/** A host path mounted into a container, in the engine's spelling (HostConfig.Mounts): always read-only. */
+export interface BindMountSpec {
+  Type: 'bind';
+  /** Absolute host path, already resolved (no symlink left to follow). */
+  Source: string;
+  /** Absolute path inside the container. */
+  Target: string;
+  ReadOnly: true;
+  /** NonRecursive: mounts below Source are not carried along (they could be writable). */
+  BindOptions?: { NonRecursive?: boolean };
 }
 
 /** A named volume mounted into a container, in the engine's spelling (HostConfig.Mounts). */
@@ -248,6 +262,11 @@ export interface LogsOptions {
   timestamps?: boolean;
   /** Only lines after this instant (a Date, or unix seconds). */
   since?: Date | number;
+  /**
+   * The most output to answer with: the newest lines whose text (UTF-8, with a newline each) fits; default 1 MiB.
+   * The engine's stream is read through a tail of this size, never buffered whole.
+   */
+  maxBytes?: number;
 }
 
 export type OutputStream = 'stdout' | 'stderr';
@@ -261,6 +280,8 @@ export interface LogLine {
 
 export interface LogsResult {
   lines: LogLine[];
+  /** True when older lines (or the start of a line longer than maxBytes) were left out to stay within maxBytes. */
+  truncated: boolean;
 }
 
 export interface ResourceUsage {

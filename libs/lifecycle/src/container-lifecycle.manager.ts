@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { canTransition, ContainerState, DomainError, ErrorCode } from '@app/common';
+import { AppConfig, canTransition, ContainerState, DomainError, ErrorCode } from '@app/common';
 import {
   ContainerInspection,
   DockerEngine,
@@ -35,7 +35,9 @@ const SYSTEM_ACTOR = 'system';
  * Owns every runner container from creation to removal. Each operation on a container runs under that container's
  * lock, checks the transition table, writes the transition before announcing it, and only then talks to the engine.
  * While the engine is unreachable every operation fails fast with ENGINE_UNAVAILABLE before any record is changed;
- * a failure the engine reports moves the record to ERROR with the engine's reason.
+ * a failure the engine reports moves the record to ERROR with the engine's reason. A container that belongs to no
+ * queued job takes a slot of MAX_CONCURRENT_CONTAINERS of its own when it is created or started again
+ * (CAPACITY_EXHAUSTED when none is free); a job's container holds the slot its job was claimed with.
  */
 @Injectable()
 export class ContainerLifecycleManager {
@@ -47,6 +49,7 @@ export class ContainerLifecycleManager {
     private readonly specs: ContainerSpecBuilder,
     private readonly diskQuota: DiskQuotaSupport,
     private readonly daemons: RunnerDaemons,
+    private readonly config: AppConfig,
   ) {}
 
   /** Creates (but does not start) a runner container and returns RunnerHub's id for it. */
@@ -58,7 +61,7 @@ export class ContainerLifecycleManager {
     security: SecurityOptions = {},
     actor = SYSTEM_ACTOR,
   ): Promise<string> {
-    const resolved = this.specs.resolve(config, limits, security);
+    const resolved = await this.specs.resolve(config, limits, security);
     if (resolved.limits.diskGB !== undefined) await this.diskQuota.require();
     await this.engine.ping();
 
@@ -90,6 +93,7 @@ export class ContainerLifecycleManager {
           security: { ...resolved.security },
         },
         { reason: 'creation requested', actor },
+        { maxSlots: this.config.maxConcurrentContainers },
       );
       try {
         const daemon =
@@ -122,7 +126,12 @@ export class ContainerLifecycleManager {
         throw illegalTransition(record, ContainerState.Starting, 'be started');
       }
       await this.engine.ping();
-      record = await this.recorder.move(record, { to: ContainerState.Starting, reason: 'start requested', actor });
+      record = await this.recorder.move(record, {
+        to: ContainerState.Starting,
+        reason: 'start requested',
+        actor,
+        maxSlots: this.config.maxConcurrentContainers,
+      });
       try {
         await this.engine.start(record.engineId!);
       } catch (error) {

@@ -6,6 +6,7 @@ export interface ContainerConfig {
   /** The digest the image was pulled at (sha256:...), kept with the record; the engine is asked for `image`. */
   imageDigest?: string;
   env?: Record<string, string>;
+  /** Keys must start with a CONTAINER_LABEL_PREFIXES prefix; `runnerhub.*` is RunnerHub's own. */
   labels?: Record<string, string>;
   command?: string[];
   /** Replaces the image's ENTRYPOINT; unset keeps it. */
@@ -14,11 +15,14 @@ export interface ContainerConfig {
   workingDir?: string;
   /** `owner/name` of the repository the job belongs to; also the `runnerhub.repository` label. */
   repository?: string;
-  /** `runnerhub.type` label; `ephemeral` unless said otherwise. */
+  /** `runnerhub.type` label; `ephemeral` unless said otherwise, never `dind` (a runner's daemon, RunnerHub's own). */
   type?: string;
 }
 
-/** Resource limits. Absent values take the defaults (cpuShares 1024, pidsLimit 512) or stay unlimited. */
+/**
+ * Resource limits. Absent values take the defaults: cpuShares 1024, and memory, CPU quota and processes from
+ * DEFAULT_MEMORY_MB, DEFAULT_CPUS and DEFAULT_PIDS. Nothing is left unlimited.
+ */
 export interface ContainerLimits {
   /** Relative CPU weight (1024 = one CPU's share). */
   cpuShares?: number;
@@ -41,13 +45,19 @@ export interface SecurityOptions {
   readOnlyRootfs?: boolean;
   /** Scratch paths for a read-only root; default /tmp and the working directory. */
   tmpfs?: string[];
-  /** `host` to opt out of the engine's user-namespace remapping; unset keeps the engine's default (private). */
+  /**
+   * `host` to opt out of the engine's user-namespace remapping; unset keeps the engine's default (private). Refused
+   * (NOT_PERMITTED) unless SECURITY_ALLOW_USERNS_HOST is set.
+   */
   usernsMode?: 'host';
   /** Capabilities to add back after dropping ALL; each must be in SECURITY_ALLOWED_CAPABILITIES. */
   capAdd?: string[];
   /** Extra security options (seccomp, apparmor profiles); each must be in SECURITY_ALLOWED_SECURITY_OPTS. */
   securityOpt?: string[];
-  /** Host bind mounts `host:container[:ro]`; each host path must lie under SECURITY_ALLOWED_BIND_MOUNTS. */
+  /**
+   * Host bind mounts `host:container` (`:ro` may be added; no other mode): each host path, symlinks resolved, must lie
+   * under SECURITY_ALLOWED_BIND_MOUNTS; always mounted read-only, and only for a numeric non-root `user`.
+   */
   binds?: string[];
 }
 
@@ -72,5 +82,4 @@ export const DOCKER_DEFAULT_CAPABILITIES = [
 ] as const;
 
 export const DEFAULT_CPU_SHARES = 1024;
-export const DEFAULT_PIDS_LIMIT = 512;
 export const CPU_PERIOD_MICROSECONDS = 100_000;

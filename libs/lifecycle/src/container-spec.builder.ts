@@ -1,8 +1,8 @@
 import {
   AppConfig,
+  DAEMON_SIDECAR_TYPE,
   DomainError,
   ErrorCode,
-  RESERVED_LABELS,
   RUNNER_PROFILE_NAMES,
   RunnerHubLabel,
   RunnerProfileName,
@@ -14,10 +14,10 @@ import {
   ContainerLimits,
   CPU_PERIOD_MICROSECONDS,
   DEFAULT_CPU_SHARES,
-  DEFAULT_PIDS_LIMIT,
   DOCKER_DEFAULT_CAPABILITIES,
   SecurityOptions,
 } from './container-request';
+import { bindMountsOf, HostBindMounts } from './host-bind-mounts';
 
 /** What a `docker` profile runner needs of its own daemon (see DockerDaemonSidecars). */
 export interface DaemonAttachment {
@@ -33,10 +33,11 @@ export interface ContainerIdentity {
   jobId: string | null;
 }
 
+/** Limits as applied: memory, CPU quota and processes are always bounded (the configured defaults when unasked). */
 export interface ResolvedLimits {
   cpuShares: number;
-  cpuQuota?: number;
-  memoryMB?: number;
+  cpuQuota: number;
+  memoryMB: number;
   diskGB?: number;
   pidsLimit: number;
 }
@@ -53,6 +54,7 @@ export interface ResolvedSecurity {
   tmpfs: string[];
   usernsMode?: 'host';
   network: string;
+  /** As mounted: `<resolved host path>:<container path>:ro`. */
   binds: string[];
 }
 
@@ -65,23 +67,42 @@ const MEBIBYTE = 1024 * 1024;
 const IMAGE_REFERENCE = /^[a-z0-9][a-z0-9._\-/:@]*$/i;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const CAPABILITY = /^(CAP_)?[A-Z_]+$/;
+/** RunnerHub's own label namespace: the reconciler, cleanup and the daemon sidecars trust what is under it. */
+const RESERVED_LABEL_PREFIX = 'runnerhub.';
 
 /**
  * Turns a request for a runner container into exactly what the engine is asked for: limits checked against the
- * configured ceilings, the locked-down default profile (no capabilities, no-new-privileges, never privileged, its
- * own network namespace, no host mounts), loosened only where configuration allows it, and RunnerHub's labels.
- * Every problem is reported at once, before anything reaches the engine or the database.
+ * configured ceilings (and the configured defaults where none is asked for: never unlimited), the locked-down
+ * default profile (no capabilities, no-new-privileges, never privileged, its own network namespace, no host mounts),
+ * loosened only where configuration allows it, and RunnerHub's labels. Every problem is reported at once, before
+ * anything reaches the engine or the database.
  */
 @Injectable()
 export class ContainerSpecBuilder {
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    private readonly hostBinds: HostBindMounts,
+  ) {}
 
-  resolve(
+  async resolve(
     request: ContainerConfig,
     limits: ContainerLimits = {},
     security: SecurityOptions = {},
-  ): { limits: ResolvedLimits; security: ResolvedSecurity } {
-    const problems = [...this.checkConfig(request), ...this.checkLimits(limits), ...this.checkSecurity(security)];
+  ): Promise<{ limits: ResolvedLimits; security: ResolvedSecurity }> {
+    const limitProblems = this.checkLimits(limits);
+    const applied = this.applyDefaults(limits);
+    const scratch = security.readOnlyRootfs
+      ? [...new Set(security.tmpfs ?? ['/tmp', request.workingDir ?? '/work'])]
+      : [];
+    const binds = await this.hostBinds.resolve(security.binds ?? [], request.user);
+    const problems = [
+      ...this.checkConfig(request),
+      ...limitProblems,
+      ...this.checkSecurity(security),
+      ...binds.problems,
+      // Only against a memory limit that is itself valid: one problem at a time for the same field.
+      ...(limitProblems.some((p) => p.field === 'limits.memoryMB') ? [] : this.checkScratchFits(scratch, applied)),
+    ];
     if (problems.length > 0) {
       throw new DomainError(
         ErrorCode.ValidationFailed,
@@ -89,7 +110,7 @@ export class ContainerSpecBuilder {
         { problems },
       );
     }
-    const scratch = security.tmpfs ?? ['/tmp', request.workingDir ?? '/work'];
+    this.requirePermitted(security);
     const profile = security.profile ?? 'strict';
     // Profiles come from the operator's configuration, not from a caller, so they bypass the SECURITY_ALLOWED_* lists.
     const sudoCapable = profile !== 'strict';
@@ -100,13 +121,7 @@ export class ContainerSpecBuilder {
       ]),
     ];
     return {
-      limits: {
-        cpuShares: limits.cpuShares ?? DEFAULT_CPU_SHARES,
-        cpuQuota: limits.cpuQuota,
-        memoryMB: limits.memoryMB,
-        diskGB: limits.diskGB,
-        pidsLimit: limits.pidsLimit ?? DEFAULT_PIDS_LIMIT,
-      },
+      limits: applied,
       security: {
         profile,
         capDrop: ['ALL'],
@@ -115,10 +130,10 @@ export class ContainerSpecBuilder {
         securityOpt: [...(sudoCapable ? [] : ['no-new-privileges']), ...(security.securityOpt ?? [])],
         privileged: false,
         readOnlyRootfs: security.readOnlyRootfs ?? false,
-        tmpfs: security.readOnlyRootfs ? [...new Set(scratch)] : [],
+        tmpfs: scratch,
         usernsMode: security.usernsMode,
         network: this.config.containers.network,
-        binds: security.binds ?? [],
+        binds: binds.binds,
       },
     };
   }
@@ -135,6 +150,7 @@ export class ContainerSpecBuilder {
     daemon?: DaemonAttachment,
   ): EngineContainerSpec {
     const env = { ...request.env, ...daemon?.env };
+    const mounts = [...(daemon?.mounts ?? []), ...bindMountsOf(security.binds)];
     return {
       name: identity.name,
       image: request.image,
@@ -146,11 +162,11 @@ export class ContainerSpecBuilder {
       workingDir: request.workingDir,
       hostConfig: {
         CpuShares: limits.cpuShares,
-        ...(limits.cpuQuota !== undefined ? { CpuQuota: limits.cpuQuota, CpuPeriod: CPU_PERIOD_MICROSECONDS } : {}),
+        CpuQuota: limits.cpuQuota,
+        CpuPeriod: CPU_PERIOD_MICROSECONDS,
         // Memory and swap equal: the container gets no swap, so a runaway job is OOM-killed, not the host slowed.
-        ...(limits.memoryMB !== undefined
-          ? { Memory: limits.memoryMB * MEBIBYTE, MemorySwap: limits.memoryMB * MEBIBYTE }
-          : {}),
+        Memory: limits.memoryMB * MEBIBYTE,
+        MemorySwap: limits.memoryMB * MEBIBYTE,
         PidsLimit: limits.pidsLimit,
         ...(limits.diskGB !== undefined ? { StorageOpt: { size: `${limits.diskGB}G` } } : {}),
         CapDrop: security.capDrop,
@@ -158,11 +174,12 @@ export class ContainerSpecBuilder {
         SecurityOpt: security.securityOpt,
         Privileged: false,
         ReadonlyRootfs: security.readOnlyRootfs,
-        Tmpfs: Object.fromEntries(security.tmpfs.map((path) => [path, 'rw,noexec,nosuid,size=256m'])),
+        Tmpfs: Object.fromEntries(
+          security.tmpfs.map((path) => [path, `rw,noexec,nosuid,size=${this.config.containers.tmpfsSizeMB}m`]),
+        ),
         ...(security.usernsMode ? { UsernsMode: security.usernsMode } : {}),
         NetworkMode: daemon?.networkMode ?? security.network,
-        Binds: security.binds,
-        ...(daemon ? { Mounts: daemon.mounts } : {}),
+        ...(mounts.length > 0 ? { Mounts: mounts } : {}),
         // A tiny init as PID 1 forwards SIGTERM and reaps zombies: stop takes milliseconds instead of the timeout.
         Init: true,
       },
@@ -172,16 +189,83 @@ export class ContainerSpecBuilder {
   private labels(identity: ContainerIdentity, request: ContainerConfig): Record<string, string> {
     const own: Record<string, string> = {
       [RunnerHubLabel.Managed]: 'true',
-      [RunnerHubLabel.Type]: request.type ?? request.labels?.[RunnerHubLabel.Type] ?? 'ephemeral',
+      [RunnerHubLabel.Type]: request.type ?? 'ephemeral',
       [RunnerHubLabel.Record]: identity.recordId,
     };
     if (identity.jobId) own[RunnerHubLabel.Job] = identity.jobId;
     if (identity.runnerId) own[RunnerHubLabel.Runner] = identity.runnerId;
     if (request.repository) own[RunnerHubLabel.Repository] = request.repository;
-    const callers = Object.fromEntries(
-      Object.entries(request.labels ?? {}).filter(([key]) => !RESERVED_LABELS.has(key)),
-    );
+    // resolve() refused them already; this keeps a spec built without it from carrying any.
+    const callers = Object.fromEntries(Object.entries(request.labels ?? {}).filter(([key]) => !isReserved(key)));
     return { ...callers, ...own };
+  }
+
+  /** Limits as applied: what was asked for, and the configured defaults for memory, CPU and processes otherwise. */
+  private applyDefaults(limits: ContainerLimits): ResolvedLimits {
+    const { defaults } = this.config.containers;
+    return {
+      cpuShares: limits.cpuShares ?? DEFAULT_CPU_SHARES,
+      cpuQuota: limits.cpuQuota ?? defaults.cpus * CPU_PERIOD_MICROSECONDS,
+      memoryMB: limits.memoryMB ?? defaults.memoryMB,
+      diskGB: limits.diskGB,
+      pidsLimit: limits.pidsLimit ?? defaults.pidsLimit,
+    };
+  }
+
+  /**
+   * A tmpfs lives in memory, and its pages are charged to the container's memory cgroup: scratch mounts that could
+   * fill the whole limit would leave the job nothing to run in.
+   */
+  private checkScratchFits(scratch: string[], limits: ResolvedLimits): Problem[] {
+    const size = this.config.containers.tmpfsSizeMB;
+    const total = scratch.length * size;
+    if (scratch.length === 0 || total < limits.memoryMB) return [];
+    const need = `${scratch.length} scratch tmpfs of ${size} MiB (TMPFS_SIZE_MB) take ${total} MiB`;
+    return [
+      {
+        field: 'limits.memoryMB',
+        message: `must be more than ${total} MiB: ${need}, charged to the container's memory (got ${limits.memoryMB})`,
+      },
+      {
+        field: 'security.tmpfs',
+        message: `${need}, all of limits.memoryMB (${limits.memoryMB}): name fewer paths or ask for more memory`,
+      },
+    ];
+  }
+
+  /** Loosenings the operator has to switch on explicitly: asking for one while it is off is not permitted (403). */
+  private requirePermitted(security: SecurityOptions): void {
+    if (security.usernsMode === 'host' && !this.config.containers.allowUsernsHost) {
+      throw new DomainError(
+        ErrorCode.NotPermitted,
+        "security.usernsMode host is not permitted: it leaves the engine's user-namespace remapping, so root in the " +
+          'container is root on the host. An operator may allow it with SECURITY_ALLOW_USERNS_HOST=true',
+        { field: 'security.usernsMode', setting: 'SECURITY_ALLOW_USERNS_HOST' },
+      );
+    }
+  }
+
+  /**
+   * Caller labels: `runnerhub.*` is RunnerHub's own (the reconciler and cleanup act on it: a caller claiming
+   * `runnerhub.type=dind` would hide a container from both), and every other key must start with an allowed prefix,
+   * so that no caller can set labels another tool on the engine obeys (a reverse proxy routing by `traefik.*`).
+   */
+  private checkLabels(labels: Record<string, string>): Problem[] {
+    const prefixes = this.config.containers.labelPrefixes;
+    const problems: Problem[] = [];
+    for (const [key, value] of Object.entries(labels)) {
+      const field = `config.labels.${key}`;
+      if (isReserved(key)) {
+        problems.push({ field, message: 'is reserved: runnerhub.* labels are set by RunnerHub itself' });
+      } else if (!prefixes.some((prefix) => key.startsWith(prefix) && key.length > prefix.length)) {
+        problems.push({
+          field,
+          message: `is not allowed: label keys must start with one of ${prefixes.join(', ')} (CONTAINER_LABEL_PREFIXES)`,
+        });
+      }
+      if (typeof value !== 'string') problems.push({ field, message: 'must be a string' });
+    }
+    return problems;
   }
 
   private checkConfig(request: ContainerConfig): Problem[] {
@@ -192,11 +276,12 @@ export class ContainerSpecBuilder {
     for (const name of Object.keys(request.env ?? {})) {
       if (!ENV_NAME.test(name)) problems.push({ field: `config.env.${name}`, message: 'is not a valid variable name' });
     }
-    for (const [key, value] of Object.entries(request.labels ?? {})) {
-      if (RESERVED_LABELS.has(key) && key !== RunnerHubLabel.Job) {
-        problems.push({ field: `config.labels.${key}`, message: 'is set by RunnerHub itself and cannot be given' });
-      }
-      if (typeof value !== 'string') problems.push({ field: `config.labels.${key}`, message: 'must be a string' });
+    problems.push(...this.checkLabels(request.labels ?? {}));
+    if (request.type === DAEMON_SIDECAR_TYPE) {
+      problems.push({
+        field: 'config.type',
+        message: `must not be ${DAEMON_SIDECAR_TYPE}: only a runner's own Docker daemon is one, and RunnerHub makes those`,
+      });
     }
     if (request.command && (request.command.length === 0 || request.command.some((a) => typeof a !== 'string'))) {
       problems.push({ field: 'config.command', message: 'must be a non-empty array of strings' });
@@ -219,7 +304,7 @@ export class ContainerSpecBuilder {
   }
 
   private checkSecurity(security: SecurityOptions): Problem[] {
-    const { allowedCapabilities, allowedSecurityOpts, allowedBindMountPrefixes } = this.config.containers;
+    const { allowedCapabilities, allowedSecurityOpts } = this.config.containers;
     const problems: Problem[] = [];
     const allowedCaps = new Set(allowedCapabilities.map(normaliseCapability));
     for (const cap of security.capAdd ?? []) {
@@ -235,22 +320,6 @@ export class ContainerSpecBuilder {
         problems.push({
           field: 'security.securityOpt',
           message: `${option} is not allowed (see SECURITY_ALLOWED_SECURITY_OPTS)`,
-        });
-      }
-    }
-    for (const bind of security.binds ?? []) {
-      const [hostPath, containerPath] = bind.split(':');
-      const allowed =
-        hostPath?.startsWith('/') &&
-        !hostPath.split('/').includes('..') &&
-        containerPath?.startsWith('/') &&
-        allowedBindMountPrefixes.some(
-          (prefix) => hostPath === prefix || hostPath.startsWith(`${prefix.replace(/\/$/, '')}/`),
-        );
-      if (!allowed) {
-        problems.push({
-          field: 'security.binds',
-          message: `${bind} is not allowed: host paths must lie under SECURITY_ALLOWED_BIND_MOUNTS (now: ${allowedBindMountPrefixes.join(', ') || 'none'})`,
         });
       }
     }
@@ -282,4 +351,8 @@ function range(field: string, value: number | undefined, min: number, max: numbe
 
 function normaliseCapability(cap: string): string {
   return cap.toUpperCase().replace(/^CAP_/, '');
+}
+
+function isReserved(key: string): boolean {
+  return key.toLowerCase().startsWith(RESERVED_LABEL_PREFIX);
 }

@@ -1,3 +1,4 @@
+export * from './api-container.creator';
 export * from './container-locks';
 export * from './container-lifecycle.manager';
 export * from './container-reconciler.service';
@@ -6,3 +7,5 @@ export * from './container-spec.builder';
 export * from './engine-state-sync';
 export * from './lifecycle.module';
 export * from './docker-profile';
+export * from './host-bind-mounts';
+export * from './security-loosenings.reporter';

@@ -2,6 +2,7 @@ import { AppConfig, EventPublisher } from '@app/common';
 import { DockerModule } from '@app/docker';
 import { PersistenceModule } from '@app/persistence';
 import { Module } from '@nestjs/common';
+import { ApiContainerCreator } from './api-container.creator';
 import { ContainerLifecycleManager } from './container-lifecycle.manager';
 import { ContainerLocks } from './container-locks';
 import { ContainerReconciler } from './container-reconciler.service';
@@ -14,6 +15,8 @@ import {
   RunnerDaemons,
 } from './docker-profile';
 import { EngineStateSync } from './engine-state-sync';
+import { HostBindMounts } from './host-bind-mounts';
+import { SecurityLooseningsReporter } from './security-loosenings.reporter';
 import { TransitionRecorder } from './transition-recorder';
 
 /**
@@ -25,6 +28,7 @@ import { TransitionRecorder } from './transition-recorder';
   providers: [
     EventPublisher,
     ContainerLocks,
+    HostBindMounts,
     ContainerSpecBuilder,
     DiskQuotaSupport,
     TransitionRecorder,
@@ -40,8 +44,17 @@ import { TransitionRecorder } from './transition-recorder';
     DockerDaemonSidecars,
     RunnerDaemons,
     ContainerLifecycleManager,
+    ApiContainerCreator,
     ContainerReconciler,
+    SecurityLooseningsReporter,
   ],
-  exports: [ContainerLifecycleManager, ContainerReconciler, EngineStateSync, EventPublisher, RunnerDaemons],
+  exports: [
+    ContainerLifecycleManager,
+    ApiContainerCreator,
+    ContainerReconciler,
+    EngineStateSync,
+    EventPublisher,
+    RunnerDaemons,
+  ],
 })
 export class LifecycleModule {}

@@ -44,7 +44,9 @@ export class JobSettlement {
     const job = await this.jobs.findById(container.jobId);
     if (!job) return false;
     if (job.githubJobId) {
-      if (container.runnerId) await this.registrations.markStatus(container.runnerId, RunnerStatus.Offline);
+      // The runner whose container this is; a container that merely names a runner does not speak for it.
+      const runner = await this.registrations.findByContainerId(container.id);
+      if (runner) await this.registrations.markStatus(runner.id, RunnerStatus.Offline);
       await this.ledger.runnerEnded(container);
       return true;
     }

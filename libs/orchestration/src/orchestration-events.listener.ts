@@ -7,7 +7,8 @@ import { RunnerRegistrations } from './runner-registrations.service';
 
 /**
  * How orchestration hears about the world: a runner container that ends settles its job, one that is removed
- * takes its runner off GitHub, and any job that queues or finishes makes the dispatcher look at the queue again.
+ * takes its own runner off GitHub (never a runner it merely names), and any job that queues or finishes, or any
+ * container that ends or goes (it may have held a slot), makes the dispatcher look at the queue again.
  * Listeners never throw back into the emitter: what fails here is logged, and the dispatcher's sweep repairs it.
  */
 @Injectable()
@@ -23,18 +24,23 @@ export class OrchestrationEventsListener {
   @OnEvent(ContainerEvent.Stopped, { async: true })
   @OnEvent(ContainerEvent.Error, { async: true })
   async onContainerEnded(payload: ContainerTransitionPayload): Promise<void> {
-    if (!payload.jobId) return;
-    await this.guard(`settling the job of container ${payload.containerId}`, () =>
-      this.settlement.settleFromContainer(payload.containerId),
-    );
+    if (payload.jobId) {
+      await this.guard(`settling the job of container ${payload.containerId}`, () =>
+        this.settlement.settleFromContainer(payload.containerId),
+      );
+    }
+    this.dispatcher.kick();
   }
 
   @OnEvent(ContainerEvent.Removed, { async: true })
   async onContainerRemoved(payload: ContainerTransitionPayload): Promise<void> {
-    if (!payload.runnerId) return;
-    await this.guard(`releasing runner ${payload.runnerId}`, () =>
-      this.registrations.release(payload.runnerId!, 'its container was removed'),
-    );
+    if (payload.runnerId) {
+      await this.guard(`releasing runner ${payload.runnerId}`, () =>
+        this.registrations.releaseOwnedBy(payload.runnerId!, payload.containerId, 'its container was removed'),
+      );
+    }
+    // A container removed before it ever ran (created, never started) let go of its slot only now.
+    this.dispatcher.kick();
   }
 
   @OnEvent(JobEvent.Queued)

@@ -1,4 +1,4 @@
-import { AppConfig, RunnerHubLabel, RunnerProfileName } from '@app/common';
+import { AppConfig, RunnerProfileName } from '@app/common';
 import { ContainerConfig, ContainerLimits, SecurityOptions } from '@app/lifecycle';
 import { JobEntity } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
@@ -47,8 +47,8 @@ export class RunnerContainerConfig {
         user: launch.user,
         env: launch.env,
         repository: job.repository,
+        // The lifecycle labels the container with its job (runnerhub.job) itself: runnerhub.* is never a caller's.
         type: 'ephemeral',
-        labels: { [RunnerHubLabel.Job]: job.id },
       },
       limits: { ...this.config.orchestration.runnerLimits, pidsLimit: this.config.runners.pidsLimit },
       security: { profile },

@@ -98,6 +98,25 @@ export class RunnerRegistrations {
     }
   }
 
+  /**
+   * Releases the runner only if `containerId` is its own container. A container made through the API may carry any
+   * runnerId, and its removal must never take another job's runner off GitHub.
+   */
+  async releaseOwnedBy(runnerId: string, containerId: string, why: string): Promise<boolean> {
+    const runner = await this.runners.findById(runnerId);
+    if (!runner || runner.containerId !== containerId) {
+      if (runner) {
+        this.logger.warn(
+          `Container ${containerId} names runner ${runner.name}, which is not its own (its container is ` +
+            `${runner.containerId ?? 'none'}): the runner is left alone`,
+        );
+      }
+      return false;
+    }
+    await this.release(runner.id, why);
+    return true;
+  }
+
   /** Records that GitHub gave this runner a job: it will take no other. */
   async markTaken(runner: RunnerEntity, githubJobId: string): Promise<void> {
     await this.change(runner.id, () => ({ githubJobId, status: RunnerStatus.Busy }));

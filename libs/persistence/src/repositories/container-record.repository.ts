@@ -2,8 +2,9 @@ import { ContainerState, DomainError, ErrorCode } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, Repository } from 'typeorm';
-import { ContainerRecordEntity, ContainerTransitionEntity } from '../entities';
+import { ContainerRecordEntity, ContainerTransitionEntity, JobEntity } from '../entities';
 import { TransactionRunner } from '../transaction-runner';
+import { holdsJobSlot, LIVE_CONTAINER_STATES, lockSlots, requireFreeSlot } from './runner-slots';
 
 export type NewContainerRecord = Pick<
   ContainerRecordEntity,
@@ -20,6 +21,16 @@ export interface TransitionChange extends TransitionAttribution {
   to: ContainerState;
   /** Set when this step learns the engine's id (the end of CREATING). */
   engineId?: string;
+  /**
+   * MAX_CONCURRENT_CONTAINERS: a move that makes a container live again (a stopped one started) takes a slot, and is
+   * refused with CAPACITY_EXHAUSTED when none is free. Containers of a queued job hold their job's slot instead.
+   */
+  maxSlots?: number;
+}
+
+export interface InsertOptions {
+  /** MAX_CONCURRENT_CONTAINERS: a record of no queued job takes a slot of its own, or is refused (CAPACITY_EXHAUSTED). */
+  maxSlots?: number;
 }
 
 export interface ContainerRecordFilter {
@@ -51,10 +62,22 @@ export class ContainerRecordRepository {
     this.history = dataSource.getRepository(ContainerTransitionEntity);
   }
 
-  /** Writes a new record and the first row of its history together. */
-  async insert(record: NewContainerRecord, attribution: TransitionAttribution): Promise<ContainerRecordEntity> {
+  /**
+   * Writes a new record and the first row of its history together. With `maxSlots`, a record that belongs to no job
+   * of the queue is counted against the limit in the same transaction, under the slot lock the dispatcher's claims
+   * take, so two creations at the last free slot cannot both pass and nothing is written for the one refused.
+   */
+  async insert(
+    record: NewContainerRecord,
+    attribution: TransitionAttribution,
+    options: InsertOptions = {},
+  ): Promise<ContainerRecordEntity> {
     const state = record.state ?? ContainerState.Creating;
     return this.transactions.run(async (manager) => {
+      if (options.maxSlots !== undefined && !(await holdsJobSlot(manager, record.jobId))) {
+        await lockSlots(manager);
+        await requireFreeSlot(manager, options.maxSlots);
+      }
       const entity = manager.create(ContainerRecordEntity, {
         ...record,
         engineId: record.engineId ?? null,
@@ -90,6 +113,12 @@ export class ContainerRecordRepository {
           `Container ${id} was changed by another request (now ${current.state}); read it again and retry`,
           { id, state: current.state, expectedVersion, actualVersion: current.version },
         );
+      }
+      if (change.maxSlots !== undefined && comesBackToLife(current.state, change.to)) {
+        if (!(await holdsJobSlot(manager, current.jobId))) {
+          await lockSlots(manager);
+          await requireFreeSlot(manager, change.maxSlots);
+        }
       }
       const update: Partial<ContainerRecordEntity> = {
         state: change.to,
@@ -175,8 +204,27 @@ export class ContainerRecordRepository {
     return Object.fromEntries(rows.map((row) => [row.state, Number(row.count)]));
   }
 
+  /**
+   * Whether a container of a queued job ever named this runner: such a runner is RunnerHub's own, whatever the
+   * runners table says, and no API caller may name it.
+   */
+  async isRunnerOfAJob(runnerId: string): Promise<boolean> {
+    const count = await this.records
+      .createQueryBuilder('container')
+      .innerJoin(JobEntity, 'job', 'job.id = container.jobId')
+      .where('container.runnerId = :runnerId', { runnerId })
+      .getCount();
+    return count > 0;
+  }
+
   /** The record's history, oldest first. */
   transitions(containerId: string): Promise<ContainerTransitionEntity[]> {
     return this.history.find({ where: { containerId }, order: { id: 'ASC' } });
   }
+}
+
+const LIVE: ReadonlySet<ContainerState> = new Set(LIVE_CONTAINER_STATES);
+
+function comesBackToLife(from: ContainerState, to: ContainerState): boolean {
+  return !LIVE.has(from) && LIVE.has(to);
 }

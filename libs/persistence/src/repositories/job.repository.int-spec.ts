@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { AppConfigModule, ErrorCode, JobState, loadAppConfig } from '@app/common';
+import { AppConfigModule, ContainerState, ErrorCode, JobState, loadAppConfig } from '@app/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import { createTestDatabase, TestDatabase, testDatabaseKinds } from '../../../../test/support/databases';
 import { PersistenceModule } from '../persistence.module';
+import { ContainerRecordRepository, NewContainerRecord } from './container-record.repository';
 import { JobRepository } from './job.repository';
 
 async function openReplica(database: TestDatabase): Promise<TestingModule> {
@@ -117,6 +118,57 @@ describe.each(testDatabaseKinds())('job queue on %s', (kind) => {
     // Drain what is left so later tests see an empty queue.
     while (await jobs().claimNext(UNLIMITED));
     await finishActiveJobs();
+  });
+
+  it('counts live containers of no job against the same limit, and their creation obeys it race-free', async () => {
+    await finishActiveJobs();
+    const records = (replica = replicas[0]) => replica.get(ContainerRecordRepository);
+    const record = (jobId: string | null): NewContainerRecord => {
+      const id = randomUUID();
+      return {
+        id,
+        name: `runner-${id.slice(0, 12)}`,
+        runnerId: null,
+        jobId,
+        repository: null,
+        spec: { image: 'runnerhub-test/busybox:1', envNames: [], labels: {} },
+        limits: {},
+        security: {},
+      };
+    };
+    const made = { reason: 'test', actor: 'test' };
+    // Two API containers (one tagged with a job id of its own) hold two of three slots: one job fits, then none.
+    const tagged = await records().insert(record('not-a-job-of-the-queue'), made, { maxSlots: 3 });
+    await records().insert(record(null), made, { maxSlots: 3 });
+    expect(await jobs().countHoldingSlots()).toBe(2);
+    for (let i = 0; i < 2; i++) await jobs().enqueue({ id: randomUUID(), repository: 'octo/mixed', labels: [] });
+    const claimed = await jobs().claimNext(3);
+    expect(claimed).not.toBeNull();
+    expect(await jobs().claimNext(3)).toBeNull();
+    // The job's own container holds its job's slot, not one more.
+    await records().insert(record(claimed!.id), made, { maxSlots: 3 });
+    expect(await jobs().countHoldingSlots()).toBe(3);
+    // One slot short of a limit of 4, creations from every replica at once: exactly one is written.
+    const attempts = await Promise.allSettled(
+      replicas.flatMap((replica) => [0, 1, 2].map(() => records(replica).insert(record(null), made, { maxSlots: 4 }))),
+    );
+    const outcomes = attempts.map((a): string =>
+      a.status === 'rejected' ? (a.reason as { code: ErrorCode }).code : 'written',
+    );
+    expect(outcomes.filter((o) => o === 'written')).toHaveLength(1);
+    expect(outcomes.filter((o) => o === String(ErrorCode.CapacityExhausted))).toHaveLength(outcomes.length - 1);
+    expect(await jobs().countHoldingSlots()).toBe(4);
+    expect(await jobs().claimNext(4)).toBeNull();
+    // A stopped container lets go of its slot; the queue gets it.
+    const stopping = await records().transition(tagged.id, tagged.version, { to: ContainerState.Error, ...made });
+    expect(stopping.state).toBe(ContainerState.Error);
+    expect(await jobs().claimNext(4)).not.toBeNull();
+    await finishActiveJobs();
+    while (await jobs().claimNext(UNLIMITED));
+    await finishActiveJobs();
+    for (const live of await records().findInStates([ContainerState.Creating])) {
+      await records().transition(live.id, live.version, { to: ContainerState.Error, ...made });
+    }
   });
 
   it('leaves a job waiting out its back-off until its time, then hands it out', async () => {

@@ -1,11 +1,14 @@
-import { ContainerState, JobState } from '@app/common';
+import { JobState } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In, Repository } from 'typeorm';
-import { ContainerRecordEntity, JobEntity } from '../entities';
+import { JobEntity } from '../entities';
 import { TransactionRunner } from '../transaction-runner';
 import { updateVersioned } from './versioned-update';
 import { Page } from './container-record.repository';
+import { ACTIVE_JOB_STATES, countSlotsHeld, lockSlots } from './runner-slots';
+
+export { ACTIVE_JOB_STATES } from './runner-slots';
 
 export type NewJob = Pick<JobEntity, 'id' | 'repository' | 'labels'> &
   Partial<Pick<JobEntity, 'image' | 'githubJobId' | 'githubRunId'>>;
@@ -31,21 +34,6 @@ export type JobChanges = Partial<
     | 'finishedAt'
   >
 >;
-
-/** Jobs that hold a slot: they have, or are about to have, a live runner container. */
-export const ACTIVE_JOB_STATES = [JobState.Assigned, JobState.Running];
-
-/** Container states in which a runner still occupies the engine. */
-const LIVE_CONTAINER_STATES = [
-  ContainerState.Creating,
-  ContainerState.Created,
-  ContainerState.Starting,
-  ContainerState.Running,
-  ContainerState.Stopping,
-];
-
-/** Any constant shared by all replicas: the key of the advisory lock that makes "count, then claim" atomic. */
-const CLAIM_LOCK_KEY = 0x52554e4e; // "RUNN"
 
 /**
  * The job queue. Jobs are taken in the order they were queued; a claim moves one job from QUEUED to ASSIGNED in one
@@ -96,13 +84,13 @@ export class JobRepository {
   }
 
   /**
-   * Takes the oldest queued job whose back-off has passed, unless `maxActive` jobs already hold a runner slot; null
-   * when there is nothing to take. On PostgreSQL the count and the claim run under one advisory lock, so replicas
-   * together never exceed the limit; on SQLite the transactions are already serialised.
+   * Takes the oldest queued job whose back-off has passed, unless `maxActive` slots are already held (by jobs, or by
+   * containers made through the API); null when there is nothing to take. The count and the claim run under the slot
+   * lock that container creation takes too, so replicas and API callers together never exceed the limit.
    */
   claimNext(maxActive: number, now = new Date()): Promise<JobEntity | null> {
     return this.transactions.run(async (manager) => {
-      if (this.skipLocked) await manager.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK_KEY]);
+      await lockSlots(manager);
       if ((await this.countHoldingSlots(manager)) >= maxActive) return null;
       // The version guard makes a lost race visible even where row locks are not available: try the next one.
       for (let attempt = 0; attempt < 5; attempt++) {
@@ -149,14 +137,12 @@ export class JobRepository {
       .getMany();
   }
 
-  /** Jobs holding a slot: active ones, and finished ones whose container has not yet let go of the engine. */
+  /**
+   * Slots held: active jobs, finished ones whose container has not yet let go of the engine, and live containers
+   * that belong to no job (made through the API). The same count the dispatcher and container creation obey.
+   */
   countHoldingSlots(manager: EntityManager = this.jobs.manager): Promise<number> {
-    return manager
-      .createQueryBuilder(JobEntity, 'job')
-      .leftJoin(ContainerRecordEntity, 'container', 'container.id = job.containerId')
-      .where('job.state IN (:...active)', { active: ACTIVE_JOB_STATES })
-      .orWhere('container.state IN (:...live)', { live: LIVE_CONTAINER_STATES })
-      .getCount();
+    return countSlotsHeld(manager);
   }
 
   /** The earliest back-off still pending, so the dispatcher can wake exactly then. */

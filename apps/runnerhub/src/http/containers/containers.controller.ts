@@ -1,5 +1,5 @@
 import { AppConfig, ContainerState } from '@app/common';
-import { ContainerLifecycleManager } from '@app/lifecycle';
+import { ApiContainerCreator, ContainerLifecycleManager } from '@app/lifecycle';
 import { LatestUsageStore, UsageSampler } from '@app/monitoring';
 import type { ContainerRecordEntity } from '@app/persistence';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
@@ -44,6 +44,7 @@ const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
 export class ContainersController {
   constructor(
     private readonly manager: ContainerLifecycleManager,
+    private readonly creator: ApiContainerCreator,
     private readonly usage: ContainerUsageService,
     private readonly latest: LatestUsageStore,
     private readonly sampler: UsageSampler,
@@ -75,22 +76,27 @@ export class ContainersController {
   @ApiOperation({
     summary: 'Create a runner container and (unless start is false) start it',
     description:
-      'The locked-down security profile applies; limits are checked against the configured ceilings. A failure ' +
-      'on the engine (a missing image: 422) leaves the record in `error` with the reason.',
+      'The locked-down security profile applies; limits are checked against the configured ceilings, and those ' +
+      'left out take the configured defaults (DEFAULT_MEMORY_MB, DEFAULT_CPUS, DEFAULT_PIDS). The container takes ' +
+      'one of MAX_CONCURRENT_CONTAINERS (429 CAPACITY_EXHAUSTED when none is free). A loosening the configuration ' +
+      'does not allow is 403 NOT_PERMITTED; a runnerId or jobId naming a runner or job RunnerHub manages is 409. A ' +
+      'failure on the engine (a missing image: 422) leaves the record in `error` with the reason.',
   })
   @ApiEnvelope(ContainerDto, { status: 201, description: 'Created (and started unless start was false)' })
   @ApiFailures(400, 403, 409, 422, 429, 502, 504)
   async createContainer(@Body() body: CreateContainerDto, @CurrentActor() actor: Actor): Promise<ContainerDto> {
     const { config, limits, security } = body;
-    const id = await this.manager.createContainer(
-      body.runnerId ?? null,
-      body.jobId ?? null,
-      { ...config, repository: body.repository },
-      { ...limits },
-      { ...security },
+    const record = await this.creator.create(
+      {
+        runnerId: body.runnerId ?? null,
+        jobId: body.jobId ?? null,
+        config: { ...config, repository: body.repository },
+        limits: { ...limits },
+        security: { ...security },
+        start: body.start !== false,
+      },
       actor.name,
     );
-    const record = body.start === false ? await this.manager.get(id) : await this.manager.start(id, actor.name);
     return this.present(record);
   }
 
@@ -227,7 +233,12 @@ export class ContainersController {
 
   @Get(':id/logs')
   @RequireRole('viewer')
-  @ApiOperation({ summary: "The last lines of a container's output, stdout and stderr told apart" })
+  @ApiOperation({
+    summary: "The last lines of a container's output, stdout and stderr told apart",
+    description:
+      'At most LOGS_MAX_BYTES (1 MiB by default) of output: the newest of the `tail` lines that fit, with ' +
+      '`truncated: true` when older ones (or the start of a longer line) were left out.',
+  })
   @ApiEnvelope(ContainerLogsDto)
   @ApiFailures(400, 404, 409, 502)
   async getContainerLogs(
@@ -236,7 +247,11 @@ export class ContainersController {
   ): Promise<ContainerLogsDto> {
     // No hang-up watch here, unlike exec: the logs are one read (follow: false) that ends by itself within the
     // engine call's deadline, and cutting it short would only report a healthy engine call as failed.
-    const result = await this.manager.logs(id, { tail: query.tail ?? 100, timestamps: query.timestamps ?? false });
+    const result = await this.manager.logs(id, {
+      tail: query.tail ?? 100,
+      timestamps: query.timestamps ?? false,
+      maxBytes: this.config.streams.logsMaxBytes,
+    });
     return toContainerLogsDto(result);
   }
 

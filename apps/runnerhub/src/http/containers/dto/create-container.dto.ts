@@ -53,12 +53,15 @@ export class ContainerConfigDto {
   })
   env?: Record<string, string>;
 
-  /** Labels of your own; the `runnerhub.*` labels RunnerHub sets itself cannot be given. */
+  /**
+   * Labels of your own. Keys must start with one of CONTAINER_LABEL_PREFIXES (default `org.opencontainers.` and
+   * `app.`); `runnerhub.*` is RunnerHub's own and cannot be given.
+   */
   @ApiProperty({
     type: 'object',
     additionalProperties: { type: 'string', maxLength: 1024 },
     maxProperties: 64,
-    example: { team: 'platform' },
+    example: { 'app.team': 'platform' },
   })
   @IsOptional()
   @IsStringRecord({ maxEntries: 64, maxKeyLength: 256, maxValueLength: 1024 })
@@ -73,7 +76,7 @@ export class ContainerConfigDto {
   @MaxLength(8192, { each: true })
   command?: string[];
 
-  /** User (name or uid[:gid]) the process runs as. */
+  /** User (name or uid[:gid]) the process runs as; with binds, a numeric uid[:gid] other than 0. */
   @IsOptional()
   @IsString()
   @IsNotEmpty()
@@ -100,14 +103,14 @@ export class ContainerLimitsDto {
   @Max(262_144)
   cpuShares?: number;
 
-  /** Microseconds of CPU per 100 ms period: 50000 is half a CPU, 200000 two CPUs. */
+  /** Microseconds of CPU per 100 ms period: 50000 is half a CPU, 200000 two CPUs (default DEFAULT_CPUS). */
   @IsOptional()
   @IsInt()
   @Min(1_000)
   @Max(102_400_000)
   cpuQuota?: number;
 
-  /** Memory limit in MiB, without swap. */
+  /** Memory limit in MiB, without swap (default DEFAULT_MEMORY_MB); it must exceed the scratch tmpfs sizes. */
   @IsOptional()
   @IsInt()
   @Min(6)
@@ -121,7 +124,7 @@ export class ContainerLimitsDto {
   @Max(1_000_000)
   diskGB?: number;
 
-  /** Most processes the container may hold (default 512). */
+  /** Most processes the container may hold (default DEFAULT_PIDS). */
   @IsOptional()
   @IsInt()
   @Min(16)
@@ -136,7 +139,10 @@ export class SecurityOptionsDto {
   @IsBoolean()
   readOnlyRootfs?: boolean;
 
-  /** Scratch paths for a read-only root; default `/tmp` and the working directory. */
+  /**
+   * Scratch paths for a read-only root; default `/tmp` and the working directory. Each is a tmpfs of TMPFS_SIZE_MB,
+   * charged to the memory limit.
+   */
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(32)
@@ -144,7 +150,7 @@ export class SecurityOptionsDto {
   @MaxLength(1024, { each: true })
   tmpfs?: string[];
 
-  /** `host` opts out of the engine's user-namespace remapping. */
+  /** `host` opts out of the engine's user-namespace remapping; 403 unless SECURITY_ALLOW_USERNS_HOST is set. */
   @ApiProperty({ enum: ['host'], required: false })
   @IsOptional()
   @IsIn(['host'])
@@ -166,7 +172,11 @@ export class SecurityOptionsDto {
   @MaxLength(1024, { each: true })
   securityOpt?: string[];
 
-  /** Host bind mounts `host:container[:ro]`; host paths must lie under SECURITY_ALLOWED_BIND_MOUNTS. */
+  /**
+   * Host bind mounts `host:container` (`:ro` may be added, no other mode): always read-only. Each host path, its
+   * symlinks resolved, must exist and lie under SECURITY_ALLOWED_BIND_MOUNTS, and `config.user` must be a numeric
+   * non-root uid[:gid].
+   */
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(32)
@@ -177,14 +187,14 @@ export class SecurityOptionsDto {
 
 /** A runner container to create and (unless `start` is false) start. */
 export class CreateContainerDto {
-  /** The GitHub runner this container serves. */
+  /** A runner tag of your own; never a runner RunnerHub manages (409). */
   @IsOptional()
   @IsString()
   @IsNotEmpty()
   @MaxLength(128)
   runnerId?: string;
 
-  /** The job this container runs. */
+  /** A job tag of your own; never a job RunnerHub runs (409). */
   @IsOptional()
   @IsString()
   @IsNotEmpty()
