@@ -26,7 +26,7 @@ const BURST_LIMIT = 10;
 const RUNNER_IMAGE = process.env.TEST_RUNNER_IMAGE ?? 'runnerhub-test/runner:1';
 const API_KEY = 'bench-operator-key-0123456789';
 const TOKEN = 'ghp_bench_token_0123456789';
-const BENCH_LABEL = 'runnerhub.bench';
+const BENCH_LABEL = 'app.runnerhub-bench';
 
 async function main() {
   const database = benchDatabaseEnv();
@@ -43,6 +43,7 @@ async function main() {
     RUNNER_MEMORY_MB: '64',
     MAX_CONCURRENT_CONTAINERS: String(BURST_LIMIT),
     RATE_LIMIT_MUTATIONS_PER_MINUTE: '100000',
+    RATE_LIMIT_READS_PER_MINUTE: '1000000',
     ...database.env,
   });
   const app = await createApp(config);
@@ -87,7 +88,7 @@ async function main() {
       env: { RUNNER_NAME: `bench-raw-${++serial}`, RUNNER_JITCONFIG: 'x'.repeat(600), EPHEMERAL: 'true' },
       labels: { [BENCH_LABEL]: 'jobs' },
     };
-    const body = rawCreateOptions(specs, request, config.orchestration.runnerLimits);
+    const body = await rawCreateOptions(specs, request, config.orchestration.runnerLimits);
     const started = performance.now();
     const container = await raw.createContainer(body);
     await container.start();

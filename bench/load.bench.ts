@@ -69,6 +69,7 @@ async function main() {
     RUNNER_MEMORY_MB: '64',
     MAX_CONCURRENT_CONTAINERS: String(MAX_CONTAINERS),
     RATE_LIMIT_MUTATIONS_PER_MINUTE: '100000',
+    RATE_LIMIT_READS_PER_MINUTE: '1000000',
     ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
     ...database.env,
   };

@@ -32,7 +32,7 @@ const STANDIN = process.env.TEST_ACTIONS_RUNNER_IMAGE ?? 'runnerhub-test/actions
 const TOKEN = 'ghp_bench_runner_online_0123456789';
 const SECRET = 'bench-runner-online-secret';
 const API_KEY = 'bench-runner-online-key-0123456789';
-const BENCH_LABEL = 'runnerhub.bench';
+const BENCH_LABEL = 'app.runnerhub-bench';
 
 function docker(args: string[]): string {
   return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -77,6 +77,7 @@ async function main() {
     RUNNER_MEMORY_MB: '512',
     MAX_CONCURRENT_CONTAINERS: '10',
     RATE_LIMIT_MUTATIONS_PER_MINUTE: '100000',
+    RATE_LIMIT_READS_PER_MINUTE: '1000000',
     CLEANUP_COMPLETED_GRACE_MS: '0',
     CLEANUP_INTERVAL_MS: '2000',
     ...database.env,
@@ -112,7 +113,7 @@ async function main() {
     });
     const { encoded_jit_config: jit } = (await answer.json()) as { encoded_jit_config: string };
     await raw.getImage(image).inspect();
-    const body = rawCreateOptions(
+    const body = await rawCreateOptions(
       specs,
       {
         image,

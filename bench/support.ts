@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -5,7 +6,7 @@ import { toCreateOptions } from '@app/docker';
 import { ContainerConfig, ContainerLimits, ContainerSpecBuilder } from '@app/lifecycle';
 
 export const BENCH_IMAGE = process.env.TEST_IMAGE ?? 'runnerhub-test/busybox:1';
-export const BENCH_LABEL = 'runnerhub.bench';
+export const BENCH_LABEL = 'app.runnerhub-bench';
 
 /** A throw-away embedded database, or BENCH_DATABASE_URL's PostgreSQL when set. */
 /**
@@ -68,9 +69,9 @@ let rawSerial = 0;
  * The create body RunnerHub would send for `request`, for the raw side of a benchmark: same host config, labels and
  * init, under a fresh name, so the two sides differ only in what RunnerHub does around the engine call.
  */
-export function rawCreateOptions(specs: ContainerSpecBuilder, request: ContainerConfig, limits: ContainerLimits) {
+export async function rawCreateOptions(specs: ContainerSpecBuilder, request: ContainerConfig, limits: ContainerLimits) {
   const serial = ++rawSerial;
-  const resolved = specs.resolve(request, limits);
+  const resolved = await specs.resolve(request, limits);
   const recordId = `00000000-0000-4000-8000-${String(serial).padStart(12, '0')}`;
   return toCreateOptions(
     specs.build(
@@ -80,4 +81,48 @@ export function rawCreateOptions(specs: ContainerSpecBuilder, request: Container
       resolved.security,
     ),
   );
+}
+
+/**
+ * The service as a process of its own (`main.ts` under ts-node), as production runs it: the port it listens on once
+ * it says so, its pid (for its memory) and a stop() that ends it with SIGTERM.
+ */
+export async function startServiceProcess(
+  env: Record<string, string>,
+): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'apps/runnerhub/src/main.ts'],
+    {
+      cwd: resolve(__dirname, '..'),
+      env: { PATH: process.env.PATH ?? '', TS_NODE_PROJECT: 'tsconfig.json', ...env },
+    },
+  );
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  let output = '';
+  let listening = false;
+  const port = await new Promise<number>((done, fail) => {
+    const onData = (chunk: Buffer) => {
+      // Past start-up only the request log flows: read it (so the pipe never blocks) and drop it.
+      if (listening) return;
+      output += chunk.toString();
+      const match = /listening on port (\d+)/.exec(output);
+      if (match) {
+        listening = true;
+        done(Number(match[1]));
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then(() => fail(new Error(`the service exited before listening:\n${output}`)));
+  });
+  return {
+    port,
+    pid: child.pid!,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { INestApplication } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { AnonymousRefusals } from '../../apps/runnerhub/src/http/auth/anonymous-refusals.service';
 import { Answer, call, documentedOperations, errorOf, keyName, ROLE_KEYS, ROLE_KEYS_SETTING } from '../support/access';
 import { startTestApp } from '../support/app';
 import { createTestDatabase, TestDatabase, testDatabaseKinds } from '../support/databases';
@@ -72,23 +73,36 @@ describe.each(testDatabaseKinds())('audit log on %s', (kind) => {
     return row;
   }
 
-  it('records a refused call without a key as anonymous, with the status and code the caller received', async () => {
+  it('writes no row of its own for a refused call without a key: it is counted, and summed up in one row', async () => {
+    const before = (await entries()).page.total;
     const answer = await call(baseUrl, 'POST', '/api/containers/does-not-exist/stop');
     expect(answer.status).toBe(withContainers ? 401 : 404);
-    expect(await rowOf(answer)).toEqual({
+    expect((await entries()).page.total).toBe(before);
+
+    // The summary is written once a minute; a test does not wait for the minute to end.
+    await app.get(AnonymousRefusals).flush();
+    const summary = await entries({ action: 'auth.anonymous-refused' });
+    expect(summary.page.total).toBe(1);
+    expect(summary.data[0]).toEqual({
       id: expect.any(Number),
       at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       actor: 'anonymous',
       role: null,
-      action: withContainers ? 'container.stop' : 'POST /api/containers/does-not-exist/stop',
-      method: 'POST',
-      path: '/api/containers/does-not-exist/stop',
-      target: withContainers ? 'does-not-exist' : null,
+      action: 'auth.anonymous-refused',
+      method: '*',
+      path: '/api',
+      target: null,
       outcome: 'failure',
       status: answer.status,
-      errorCode: errorOf(answer).code,
-      details: {},
-      requestId: answer.headers.get('x-request-id'),
+      errorCode: null,
+      details: {
+        refused: 1,
+        addresses: 1,
+        statuses: { [String(answer.status)]: 1 },
+        since: expect.any(String),
+        until: summary.data[0].at,
+      },
+      requestId: null,
     });
   });
 
@@ -204,7 +218,7 @@ describe.each(testDatabaseKinds())('audit log on %s', (kind) => {
       await call(baseUrl, 'POST', '/api/containers/list-2/stop', { key: ROLE_KEYS.admin }),
       await call(baseUrl, 'DELETE', '/api/containers/list-1', { key: ROLE_KEYS.operator }),
       await call(baseUrl, 'POST', '/api/containers/list-1/start', { key: ROLE_KEYS.viewer }),
-      await call(baseUrl, 'POST', '/api/containers/list-3/stop'),
+      await call(baseUrl, 'POST', '/api/containers/list-3/stop', { key: ROLE_KEYS.admin }),
     ];
     const requestIds = (indexes: number[]) => indexes.map((i) => batch[i].headers.get('x-request-id'));
     const ids = (page: AuditPage) => page.data.map((entry) => entry.requestId);
@@ -214,7 +228,7 @@ describe.each(testDatabaseKinds())('audit log on %s', (kind) => {
     expect(ids(all)).toEqual(requestIds([4, 3, 2, 1, 0]));
 
     expect(ids(await entries({ since: sinceStart, actor: keyName('operator') }))).toEqual(requestIds([2, 0]));
-    expect(ids(await entries({ since: sinceStart, actor: 'anonymous' }))).toEqual(requestIds([4]));
+    expect(ids(await entries({ since: sinceStart, actor: keyName('admin') }))).toEqual(requestIds([4, 1]));
     expect(ids(await entries({ since: sinceStart, outcome: 'failure' }))).toEqual(requestIds([4, 3, 2, 1, 0]));
     expect((await entries({ since: sinceStart, outcome: 'success' })).page.total).toBe(0);
     const stopAction = withContainers ? 'container.stop' : 'POST /api/containers/list-1/stop';

@@ -24,6 +24,8 @@ describe.each(testDatabaseKinds())('monitoring on %s', (kind) => {
       STATS_INTERVAL_MS: String(INTERVAL_MS),
       HEALTH_INTERVAL_MS: String(INTERVAL_MS),
       STATS_RETENTION_MS: String(RETENTION_MS),
+      // The retention job prunes the sample history: every second here, so that the test below sees it work.
+      RETENTION_INTERVAL_MS: String(INTERVAL_MS),
       ALERT_CPU_PERCENT: '60',
       ALERT_MEMORY_PERCENT: '85',
     });

@@ -6,14 +6,17 @@ import { CleanupExecutor } from './cleanup-executor';
 import { CleanupInventory } from './cleanup-inventory';
 import { CleanupScheduler } from './cleanup.scheduler';
 import { CleanupService } from './cleanup.service';
+import { RecordRetention } from './retention/record-retention.service';
+import { RetentionScheduler } from './retention/retention.scheduler';
 
 /**
- * The cleanup policies and their scheduler. Needs AppConfig, EventEmitterModule and ScheduleModule from the
+ * The cleanup policies and their scheduler, and the retention job that prunes old records (audit entries, webhook
+ * delivery receipts, resource samples). Needs AppConfig, EventEmitterModule and ScheduleModule from the
  * application.
  */
 @Module({
   imports: [DockerModule, PersistenceModule, LifecycleModule],
-  providers: [CleanupInventory, CleanupExecutor, CleanupService, CleanupScheduler],
-  exports: [CleanupService],
+  providers: [CleanupInventory, CleanupExecutor, CleanupService, CleanupScheduler, RecordRetention, RetentionScheduler],
+  exports: [CleanupService, RecordRetention],
 })
 export class CleanupModule {}

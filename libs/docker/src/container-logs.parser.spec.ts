@@ -1,5 +1,6 @@
 import recorded from './__fixtures__/logs-timestamps.json';
-import { parseContainerLogs } from './container-logs.parser';
+import { ContainerLogsReader, parseContainerLogs } from './container-logs.parser';
+import { StreamDemuxError } from './stream-demux';
 
 function frame(type: number, payload: string): Buffer {
   const data = Buffer.from(payload, 'utf8');
@@ -45,5 +46,66 @@ describe('parseContainerLogs', () => {
 
   it('reads an empty body as no lines', () => {
     expect(parseContainerLogs(Buffer.alloc(0), { timestamps: false })).toEqual([]);
+  });
+});
+
+describe(ContainerLogsReader.name, () => {
+  const lines = (count: number, width: number) =>
+    Array.from({ length: count }, (_, i) => `line ${String(i).padStart(5, '0')} ${'x'.repeat(width)}`);
+
+  /** Feeds `body` in chunks of `size` bytes, as a socket would. */
+  function read(body: Buffer, options: { timestamps: boolean; maxBytes?: number }, size = 7) {
+    const reader = new ContainerLogsReader(options);
+    for (let i = 0; i < body.length; i += size) reader.push(body.subarray(i, i + size));
+    return reader.end();
+  }
+
+  it('reads a body in any chunking the same as whole, and says nothing was left out', () => {
+    const body = Buffer.from(recorded.hex, 'hex');
+    const whole = parseContainerLogs(body, { timestamps: true });
+    expect(read(body, { timestamps: true }, 5)).toEqual({ lines: whole, truncated: false });
+    expect(read(body, { timestamps: true }, 4096)).toEqual({ lines: whole, truncated: false });
+  });
+
+  it('keeps the newest lines within maxBytes (text and newline), oldest first, and says it truncated', () => {
+    const texts = lines(1_000, 100);
+    const body = Buffer.concat(texts.map((text) => frame(1, `${text}\n`)));
+    const lineBytes = texts[0].length + 1;
+    const result = read(body, { timestamps: false, maxBytes: 10 * lineBytes + 5 });
+    expect(result.truncated).toBe(true);
+    expect(result.lines.map((line) => line.text)).toEqual(texts.slice(-10));
+    const exact = read(body, { timestamps: false, maxBytes: 1_000 * lineBytes });
+    expect(exact).toEqual({ lines: texts.map((text) => ({ stream: 'stdout', text })), truncated: false });
+  });
+
+  it('keeps only the end of a line longer than the cap, cut on a character boundary', () => {
+    const long = `start ${'é'.repeat(5_000)} end`;
+    const body = Buffer.concat([frame(1, 'before\n'), frame(2, `${long}\n`)]);
+    const result = read(body, { timestamps: false, maxBytes: 1_024 });
+    expect(result.truncated).toBe(true);
+    expect(result.lines).toHaveLength(1);
+    expect(result.lines[0].stream).toBe('stderr');
+    expect(result.lines[0].text.endsWith('é end')).toBe(true);
+    expect(Buffer.byteLength(result.lines[0].text) + 1).toBeLessThanOrEqual(1_024);
+    expect(result.lines[0].text).not.toContain('\ufffd');
+  });
+
+  it('holds a bounded tail while a line without newline grows, however long', () => {
+    const reader = new ContainerLogsReader({ timestamps: false, maxBytes: 2_048 });
+    const piece = frame(1, 'y'.repeat(16 * 1024));
+    for (let i = 0; i < 1_000; i++) reader.push(piece);
+    const pending = (Reflect.get(reader, 'pending') as Map<string, { text: string }>).get('stdout');
+    expect(pending!.text.length).toBeLessThanOrEqual(2 * 2_048);
+    const result = reader.end();
+    expect(result).toEqual({ lines: [{ stream: 'stdout', text: 'y'.repeat(2_047) }], truncated: true });
+  });
+
+  it('refuses a body that ends in the middle of a frame, or is not multiplexed', () => {
+    const reader = new ContainerLogsReader({ timestamps: false });
+    reader.push(frame(1, 'abc\n').subarray(0, 10));
+    expect(() => reader.end()).toThrow(StreamDemuxError);
+    expect(() => new ContainerLogsReader({ timestamps: false }).push(Buffer.from('plain text from a TTY\n'))).toThrow(
+      StreamDemuxError,
+    );
   });
 });

@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type Dockerode from 'dockerode';
 import type { Duplex } from 'node:stream';
 import { toContainerInspection, toContainerSummary } from './container-inspection.mapper';
-import { parseContainerLogs } from './container-logs.parser';
+import { ContainerLogsReader } from './container-logs.parser';
 import { toCreateOptions } from './container-spec.mapper';
 import { toDaemonSidecarCreateOptions } from './container-spec.mapper';
 import { withDeadline } from './deadline';
@@ -44,6 +44,7 @@ import { StreamDemuxer, StreamDemuxError } from './stream-demux';
 
 const DEFAULT_EXEC_TIMEOUT_MS = 30_000;
 const DEFAULT_EXEC_MAX_OUTPUT_BYTES = 1024 * 1024;
+const DEFAULT_LOGS_MAX_BYTES = 1024 * 1024;
 const EXEC_POLL_MS = 25;
 
 /** Options dockerode's implementation accepts on every call though @types/dockerode omits them on some. */
@@ -329,25 +330,22 @@ export class DockerEngine {
     }
   }
 
-  /** The last lines of the container's output, stdout and stderr told apart. */
+  /**
+   * The last lines of the container's output, stdout and stderr told apart, at most `maxBytes` of them (the newest
+   * that fit, with `truncated` set when any were left out). The body is read as it arrives through a bounded tail:
+   * `tail: 10000` of a container that prints long lines never sits in memory whole.
+   */
   async logs(id: string, options: LogsOptions = {}): Promise<LogsResult> {
     const timestamps = options.timestamps ?? false;
     const since = options.since instanceof Date ? options.since.getTime() / 1000 : options.since;
-    const raw: unknown = await this.call('read logs', { containerId: id }, (abortSignal) =>
-      this.client.getContainer(id).logs({
-        stdout: true,
-        stderr: true,
-        follow: false,
-        tail: options.tail ?? 100,
-        timestamps,
-        ...(since !== undefined ? { since } : {}),
-        abortSignal,
-      }),
+    const reader = new ContainerLogsReader({ timestamps, maxBytes: options.maxBytes ?? DEFAULT_LOGS_MAX_BYTES });
+    const query = { stdout: true, stderr: true, follow: false, tail: options.tail ?? 100, timestamps, since };
+    const unreadable = await this.call('read logs', { containerId: id }, async (abortSignal) =>
+      readLogBody(await this.openLogBody(id, query, abortSignal), reader),
     );
-    // docker-modem hands back a Buffer unless the body happened to parse as JSON, which a multiplexed body cannot.
-    const buffer = Buffer.isBuffer(raw) ? raw : Buffer.from(typeof raw === 'string' ? raw : '');
     try {
-      return { lines: parseContainerLogs(buffer, { timestamps }) };
+      if (unreadable) throw unreadable;
+      return reader.end();
     } catch (error) {
       throw new DomainError(
         ErrorCode.EngineRejected,
@@ -355,6 +353,31 @@ export class DockerEngine {
         { containerId: id },
       );
     }
+  }
+
+  /**
+   * The logs body as a stream. dockerode's `logs()` buffers the whole body unless `follow` is set (and with `follow`
+   * the body never ends), so the request is made through its modem, as dockerode makes it, with the body streamed.
+   */
+  private openLogBody(
+    id: string,
+    query: Record<string, unknown>,
+    abortSignal: AbortSignal,
+  ): Promise<NodeJS.ReadableStream> {
+    const options = Object.fromEntries(Object.entries(query).filter(([, value]) => value !== undefined));
+    return new Promise((resolve, reject) => {
+      this.client.modem.dial(
+        {
+          path: `/containers/${id}/logs?`,
+          method: 'GET',
+          isStream: true,
+          abortSignal,
+          statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+          options,
+        },
+        (error, body) => (error ? reject(error) : resolve(body as NodeJS.ReadableStream)),
+      );
+    });
   }
 
   /**
@@ -526,6 +549,36 @@ function pumpMultiplexed(socket: Duplex, collector: ExecOutputCollector): Promis
     socket.once('error', reject);
     socket.once('end', () => resolve());
     socket.once('close', () => resolve());
+  });
+}
+
+/**
+ * Reads a logs body into the reader until it ends. A body that is not multiplexed resolves with the demultiplexer's
+ * error instead of rejecting: the engine answered, so it is not an engine failure for the call's error mapping.
+ */
+function readLogBody(body: NodeJS.ReadableStream, reader: ContainerLogsReader): Promise<StreamDemuxError | undefined> {
+  const stream = body as NodeJS.ReadableStream & { destroy?(): void };
+  return new Promise((resolve, reject) => {
+    stream.on('data', (chunk: Buffer) => {
+      try {
+        reader.push(chunk);
+      } catch (error) {
+        stream.removeAllListeners('data');
+        stream.destroy?.();
+        if (error instanceof StreamDemuxError) resolve(error);
+        else reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+    let ended = false;
+    stream.once('end', () => {
+      ended = true;
+      resolve(undefined);
+    });
+    stream.once('error', reject);
+    // A connection cut mid-body would otherwise answer with part of the logs as if they were all.
+    stream.once('close', () => {
+      if (!ended) reject(new Error('the engine closed the logs body before its end'));
+    });
   });
 }
 

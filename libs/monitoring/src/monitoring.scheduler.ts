@@ -1,5 +1,4 @@
 import { AppConfig } from '@app/common';
-import { ContainerStatsRepository } from '@app/persistence';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { ContainerHealthChecker } from './container-health.checker';
@@ -23,12 +22,11 @@ export class MonitoringScheduler implements OnApplicationBootstrap, OnApplicatio
     private readonly scheduler: SchedulerRegistry,
     private readonly sampler: UsageSampler,
     private readonly health: ContainerHealthChecker,
-    private readonly history: ContainerStatsRepository,
   ) {}
 
   onApplicationBootstrap(): void {
     const { statsIntervalMs, healthIntervalMs } = this.config.monitoring;
-    this.every(STATS_INTERVAL, statsIntervalMs, () => this.sampleAndPrune());
+    this.every(STATS_INTERVAL, statsIntervalMs, () => this.sample());
     this.every(HEALTH_INTERVAL, healthIntervalMs, () => this.health.checkAll());
   }
 
@@ -39,10 +37,10 @@ export class MonitoringScheduler implements OnApplicationBootstrap, OnApplicatio
     await Promise.allSettled(this.running);
   }
 
-  private async sampleAndPrune(): Promise<void> {
+  // The sample history is pruned by the retention job (libs/cleanup), with the other records that age out.
+  private async sample(): Promise<void> {
     const round = await this.sampler.sampleAll();
     this.logger.debug(`Sampled ${round.sampled}/${round.containers} containers in ${Math.round(round.wallMs)} ms`);
-    await this.history.pruneBefore(new Date(Date.now() - this.config.monitoring.statsRetentionMs));
   }
 
   private every(name: string, intervalMs: number, work: () => Promise<unknown>): void {

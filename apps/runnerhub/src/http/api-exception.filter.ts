@@ -1,6 +1,5 @@
 import { AppConfig, DomainError, ErrorCode } from '@app/common';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger, Optional } from '@nestjs/common';
-import { ThrottlerException } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { ApiErrorCode, HttpErrorCode, statusOfDomainError } from './api-error-code';
 import { ApiHttpError } from './api-http.error';
@@ -104,14 +103,6 @@ export class ApiExceptionFilter implements ExceptionFilter {
         code: exception.code,
         message: exception.message,
         details: exception.details,
-      };
-    }
-    if (exception instanceof ThrottlerException) {
-      return {
-        status: 429,
-        code: HttpErrorCode.RateLimited,
-        message: 'Too many mutating requests with this API key: wait for the Retry-After header and try again',
-        details: {},
       };
     }
     if (exception instanceof HttpException) {

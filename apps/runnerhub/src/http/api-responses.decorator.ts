@@ -9,7 +9,7 @@ const DESCRIPTIONS: Record<number, string> = {
   404: 'No such id',
   409: 'Not possible in the current state (the message names it)',
   422: 'Well-formed, but cannot be carried out here (missing image, unsupported limit, labels not served, no GitHub credentials)',
-  429: 'Too many mutating calls: retry after the Retry-After header',
+  429: 'Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header',
   502: 'The Docker engine (or GitHub) refused the request',
   503: 'The Docker engine, the database or GitHub is unavailable',
   504: 'The operation did not finish in time',
@@ -39,11 +39,14 @@ export function ApiEnvelope<T extends Type<unknown>>(
   );
 }
 
-/** Documents the failures an operation can answer with, each in the error envelope. 401 and 429 are implied. */
+/**
+ * Documents the failures an operation can answer with, each in the error envelope. 401, 429 (the per-key budgets, and
+ * the per-address one for callers without a valid key, webhooks included) and 503 are implied.
+ */
 export function ApiFailures(...statuses: number[]) {
   return applyDecorators(
     ApiExtraModels(ApiErrorEnvelopeDto),
-    ...[...new Set([...statuses, 401, 503])]
+    ...[...new Set([...statuses, 401, 429, 503])]
       .sort()
       .map((status) => ApiResponse({ status, description: DESCRIPTIONS[status], type: ApiErrorEnvelopeDto })),
   );

@@ -4,6 +4,7 @@ import { And, DataSource, FindOperator, FindOptionsWhere, LessThan, MoreThanOrEq
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { AuditLogEntryEntity, AuditOutcome } from '../entities';
 import { TransactionRunner } from '../transaction-runner';
+import { pruneOldestBatch } from './prune-batch';
 import { Page } from './container-record.repository';
 
 export type NewAuditLogEntry = Omit<AuditLogEntryEntity, 'id'>;
@@ -37,6 +38,16 @@ export class AuditLogRepository {
     // The cast only widens `details`: TypeORM's deep-partial type cannot describe a free-form JSON column.
     const row = entry as QueryDeepPartialEntity<AuditLogEntryEntity>;
     await this.transactions.run((manager) => manager.insert(AuditLogEntryEntity, row));
+  }
+
+  /**
+   * Deletes up to `limit` of the oldest entries from before `cutoff` and says how many went. The retention job calls
+   * it until less than a batch comes back, so that a large backlog is never one long statement holding the table.
+   */
+  pruneBatch(cutoff: Date, limit: number): Promise<number> {
+    return this.transactions.run((manager) =>
+      pruneOldestBatch(manager, AuditLogEntryEntity, { key: 'id', time: 'at' }, cutoff, limit),
+    );
   }
 
   async list(filter: AuditLogFilter, page: Page): Promise<{ items: AuditLogEntryEntity[]; total: number }> {

@@ -1,16 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, LessThan, Repository } from 'typeorm';
+import { DataSource, Repository } from 'typeorm';
 import { ContainerStatsSampleEntity } from '../entities';
+import { TransactionRunner } from '../transaction-runner';
+import { pruneOldestBatch } from './prune-batch';
 
 export type NewStatsSample = Omit<ContainerStatsSampleEntity, 'id'>;
 
-/** The sample history: written once a round, read per container, pruned by age. */
+/** The sample history: written once a round, read per container, pruned by age (the retention job). */
 @Injectable()
 export class ContainerStatsRepository {
   private readonly samples: Repository<ContainerStatsSampleEntity>;
 
-  constructor(@InjectDataSource() dataSource: DataSource) {
+  constructor(
+    @InjectDataSource() dataSource: DataSource,
+    private readonly transactions: TransactionRunner,
+  ) {
     this.samples = dataSource.getRepository(ContainerStatsSampleEntity);
   }
 
@@ -24,9 +29,10 @@ export class ContainerStatsRepository {
     return this.samples.find({ where: { containerId }, order: { sampledAt: 'DESC', id: 'DESC' }, take: limit });
   }
 
-  /** Removes samples taken before `cutoff`; returns how many went. */
-  async pruneBefore(cutoff: Date): Promise<number> {
-    const result = await this.samples.delete({ sampledAt: LessThan(cutoff) });
-    return result.affected ?? 0;
+  /** Deletes up to `limit` of the oldest samples taken before `cutoff`; returns how many went (the retention job). */
+  pruneBatch(cutoff: Date, limit: number): Promise<number> {
+    return this.transactions.run((manager) =>
+      pruneOldestBatch(manager, ContainerStatsSampleEntity, { key: 'id', time: 'sampledAt' }, cutoff, limit),
+    );
   }
 }

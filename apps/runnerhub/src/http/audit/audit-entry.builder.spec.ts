@@ -102,7 +102,7 @@ describe(buildAuditEntry.name, () => {
       { status: 200, body: undefined },
       undefined,
     );
-    expect(entry.path).toHaveLength(2048);
+    expect(entry.path).toHaveLength(512);
     expect(entry.target).toHaveLength(128);
     expect(entry.requestId).toHaveLength(128);
     expect(entry.details).toEqual({ command: '[omitted: 5004 characters of JSON]' });

@@ -3,7 +3,8 @@ import type { Actor } from '../auth/auth.decorators';
 import { AUDITED_ROUTE, AuditedRequest } from './audited-request';
 
 const MAX_ACTION = 256;
-const MAX_PATH = 2048;
+/** Enough for any real route with its query; a longer path is only ever an attempt to fill the table. */
+const MAX_PATH = 512;
 const MAX_TARGET = 128;
 const MAX_REQUEST_ID = 128;
 /** A kept body field larger than this (serialised) is replaced by a note: the audit log is not a payload store. */

@@ -8,7 +8,7 @@ import { Paged } from '../response-envelope.interceptor';
 import { AuditEntryDto } from './dto/audit-entry.dto';
 import { ListAuditEntriesQueryDto } from './dto/list-audit-entries-query.dto';
 
-/** /api/audit: the trail of every mutating call, for operators. */
+/** /api/audit: the trail of mutating calls, for operators. */
 @ApiTags('audit')
 @Controller('audit')
 export class AuditController {
@@ -19,8 +19,11 @@ export class AuditController {
   @ApiOperation({
     summary: 'The audit log of mutating calls, newest first, with filters and paging',
     description:
-      'One entry per POST, PUT, PATCH and DELETE under /api, carried out or refused (401, 403, 429 included): ' +
-      'who, which action on which target, and the status and error code the caller received.',
+      'One entry per POST, PUT, PATCH and DELETE under /api made with a valid API key, carried out or refused ' +
+      '(403, 404, 429 included): who, which action on which target, and the status and error code the caller ' +
+      'received. Calls without a valid key that were refused are not entered one by one: each minute in which any ' +
+      'were has one `auth.anonymous-refused` entry, with their count, statuses and number of distinct client ' +
+      'addresses in `details`.',
   })
   @ApiEnvelope(AuditEntryDto, { list: true })
   @ApiFailures(400, 403)

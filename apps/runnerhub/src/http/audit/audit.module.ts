@@ -8,7 +8,8 @@ import { AuditRouteGuard } from './audit-route.guard';
 import { AuditController } from './audit.controller';
 
 /**
- * The audit trail: one row per mutating API call, whatever its outcome, and `GET /api/audit` to read it. Import it
+ * The audit trail: one row per mutating API call made with a valid key, whatever its outcome, and a summary row a
+ * minute of the refused calls without one (AnonymousRefusals), and `GET /api/audit` to read it. Import it
  * before AuthModule: Nest runs global guards in the order their modules are first imported, and the route-noting
  * guard must run before any guard that can refuse.
  */

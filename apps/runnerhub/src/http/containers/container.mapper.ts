@@ -103,6 +103,7 @@ export function toContainerLogsDto(result: LogsResult): ContainerLogsDto {
       text: line.text,
       ...(line.timestamp !== undefined ? { timestamp: line.timestamp } : {}),
     })),
+    truncated: result.truncated,
   };
 }
 

@@ -12,10 +12,13 @@ export class AuditEntryDto {
   // No description here: Swagger would hang it on the shared Role schema.
   @ApiProperty({ enum: ROLES, enumName: 'Role', nullable: true })
   role!: Role | null;
-  /** The route's audit name (`container.stop`), or `<METHOD> <route>` for a route without one. */
+  /**
+   * The route's audit name (`container.stop`), or `<METHOD> <route>` for a route without one, or
+   * `auth.anonymous-refused` for a minute's summary of refused calls without a valid key.
+   */
   action!: string;
   method!: string;
-  /** The path and query string as called. */
+  /** The path and query string as called, cut at 512 characters. */
   path!: string;
   /** The id the call was about: the route's `:id`, or the id a create answered with. */
   target!: string | null;
@@ -25,7 +28,10 @@ export class AuditEntryDto {
   status!: number;
   /** The error code the caller received, on failure. */
   errorCode!: string | null;
-  /** The few request fields the operation keeps for the record, e.g. an exec's `command`; never env or secrets. */
+  /**
+   * The few request fields the operation keeps for the record, e.g. an exec's `command`; never env or secrets. An
+   * `auth.anonymous-refused` entry holds `refused`, `addresses`, `statuses`, `since` and `until`.
+   */
   @ApiProperty({ type: 'object', additionalProperties: true, example: { command: ['uname', '-a'] } })
   details!: Record<string, unknown>;
   /** The request id (the X-Request-Id header), to find the call in the service log. */
