@@ -1,6 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 
-type Indicator = { status: 'up' | 'down'; message?: string; apiVersion?: string };
+type Indicator = { status: 'up' | 'down' };
 type HealthBody = {
   status: string;
   info?: Record<string, Indicator>;
@@ -32,14 +32,12 @@ describe.each(testDatabaseKinds())('health on %s', (kind) => {
     expect(await response.json()).toMatchObject({ status: 'ok' });
   });
 
-  it('is ready when the real engine and the database answer, and says which engine', async () => {
+  it('is ready when the real engine and the database answer, naming each part with its status only', async () => {
     const response = await fetch(`${baseUrl}/health/ready`);
     const body = await response.json();
     expect(response.status).toBe(200);
-    expect(body).toMatchObject({
-      status: 'ok',
-      info: { database: { status: 'up' }, docker: { status: 'up', apiVersion: expect.stringMatching(/^1\.\d+$/) } },
-    });
+    const parts = { database: { status: 'up' }, docker: { status: 'up' } };
+    expect(body).toEqual({ status: 'ok', info: parts, error: {}, details: parts });
   });
 
   it('gives every request an id, echoing a sane one the caller sent', async () => {
@@ -79,9 +77,8 @@ describe('readiness when the engine is away (sqlite)', () => {
     const ready = await fetch(`${baseUrl}/health/ready`);
     expect(ready.status).toBe(503);
     const body = (await ready.json()) as HealthBody;
-    expect(body.error?.docker.status).toBe('down');
-    expect(body.error?.docker.message).toMatch(/not reachable/i);
-    expect(body.details.database.status).toBe('up');
+    expect(body.error).toEqual({ docker: { status: 'down' } });
+    expect(body.details.database).toEqual({ status: 'up' });
     expect((await fetch(`${baseUrl}/health`)).status).toBe(200);
   });
 });

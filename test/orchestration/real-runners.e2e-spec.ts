@@ -1,6 +1,11 @@
 import { testDatabaseKinds } from '../support/databases';
 import { docker, inspectContainer } from '../support/engine-cli';
-import { RealRunnerSuite, startRealRunnerSuite, WRONG_REGISTRY_PASSWORD } from '../support/real-runner-suite';
+import {
+  RealRunnerSuite,
+  startRealRunnerSuite,
+  UNREACHABLE_REGISTRY,
+  WRONG_REGISTRY_PASSWORD,
+} from '../support/real-runner-suite';
 import { waitFor } from '../support/wait-for';
 
 /**
@@ -224,7 +229,7 @@ describe.each(testDatabaseKinds())('real runners on %s', (kind) => {
     expect(refused.failureReason).toMatch(/unauthorized|authentication/i);
     expect(refused.failureReason).not.toContain(WRONG_REGISTRY_PASSWORD);
 
-    const unreachable = await submit('127.0.0.1:9/nowhere/runner:1');
+    const unreachable = await submit(`${UNREACHABLE_REGISTRY}/nowhere/runner:1`);
     expect(unreachable).toMatchObject({ state: 'failed', failureCode: 'IMAGE_PULL_FAILED', attempts: 3 });
     // No registration was made for any of them, and no container.
     for (const job of [missing, refused, unreachable]) {

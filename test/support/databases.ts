@@ -36,11 +36,14 @@ export async function createTestDatabase(kind: 'sqlite' | 'postgres'): Promise<T
   await withClient(adminUrl, (client) => client.query(`CREATE DATABASE ${name}`));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
+  // A data directory of its own all the same: a generated admin key is written there, never into the checkout.
+  const dataDir = mkdtempSync(join(tmpdir(), 'runnerhub-test-'));
   return {
     label: 'postgres',
     settings: { kind: 'postgres', url: url.toString() },
-    env: { DATABASE_URL: url.toString() },
+    env: { DATABASE_URL: url.toString(), RUNNERHUB_DATA_DIR: dataDir },
     drop: async () => {
+      rmSync(dataDir, { recursive: true, force: true });
       await withClient(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     },
   };

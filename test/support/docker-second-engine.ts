@@ -11,12 +11,33 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { request } from 'node:http';
+import { connect, createServer, Server, Socket } from 'node:net';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { waitFor } from './wait-for';
 import { TEST_IMAGE } from './test-env';
 
 const run = promisify(execFile);
+
+/** The engine's side of TLS: its certificate and key, and the CA whose client certificates it accepts. */
+export interface EngineTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+export interface SecondEngineOptions {
+  /** Load TEST_IMAGE from the main engine (default true); a test that only talks to the API can skip it. */
+  loadTestImage?: boolean;
+  /**
+   * Also listen on tcp://127.0.0.1:2376 of the engine's network namespace with --tlsverify: only clients with a
+   * certificate of `ca` are served. exposeTls() makes that port reachable from the test process.
+   */
+  tls?: EngineTls;
+}
+
+/** Where a TLS engine listens inside its own network namespace. */
+const TLS_PORT = 2376;
 
 /**
  * A second dockerd owned by one test, for what must not be done to the main engine: stopping and restarting it.
@@ -30,18 +51,25 @@ const run = promisify(execFile);
 export class SecondEngine {
   private child: ChildProcess | undefined;
   private exited: Promise<void> | undefined;
-  private readonly onProcessExit = () => this.child?.kill('SIGKILL');
+  private forwarder: { inside: ChildProcess; outside: Server; sockets: Set<Socket> } | undefined;
+  private readonly onProcessExit = () => {
+    this.forwarder?.inside.kill('SIGKILL');
+    this.child?.kill('SIGKILL');
+  };
 
-  private constructor(readonly dir: string) {}
+  private constructor(
+    readonly dir: string,
+    private readonly tls: EngineTls | undefined,
+  ) {}
 
-  /** Starts the engine in a fresh directory and loads the test image into it from the main engine. */
-  static async create(): Promise<SecondEngine> {
-    const engine = new SecondEngine(mkdtempSync('/tmp/rh-eng-'));
+  /** Starts the engine in a fresh directory and (unless told not to) loads the test image into it. */
+  static async create(options: SecondEngineOptions = {}): Promise<SecondEngine> {
+    const engine = new SecondEngine(mkdtempSync('/tmp/rh-eng-'), options.tls);
     writeFileSync(join(engine.dir, 'daemon.json'), '{}\n');
     process.once('exit', engine.onProcessExit);
     try {
       await engine.start();
-      await engine.loadImage(TEST_IMAGE);
+      if (options.loadTestImage !== false) await engine.loadImage(TEST_IMAGE);
       return engine;
     } catch (error) {
       await engine.cleanup();
@@ -67,7 +95,12 @@ export class SecondEngine {
     if (this.running) return;
     const log = openSync(join(this.dir, 'dockerd.log'), 'a');
     try {
-      const child = spawn('unshare', ['--net', 'dockerd', ...this.daemonArgs()], { stdio: ['ignore', log, log] });
+      // A new network namespace has its loopback down: a TLS engine needs it up to listen on 127.0.0.1. The shell
+      // execs dockerd, so the child's pid is dockerd's.
+      const command = this.tls
+        ? ['--net', 'sh', '-c', 'ip link set lo up && exec dockerd "$@"', 'sh', ...this.daemonArgs()]
+        : ['--net', 'dockerd', ...this.daemonArgs()];
+      const child = spawn('unshare', command, { stdio: ['ignore', log, log] });
       this.child = child;
       this.exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     } finally {
@@ -110,8 +143,55 @@ export class SecondEngine {
     return stdout;
   }
 
+  /**
+   * The TLS port of the engine, reachable on 127.0.0.1 of the test process: the engine listens in its own network
+   * namespace, so a forwarder there passes the bytes to a Unix socket in the engine's directory, and a TCP server
+   * here passes them on. TLS goes end to end, between the client and dockerd. Returns the port here.
+   */
+  async exposeTls(): Promise<number> {
+    if (!this.tls || !this.child?.pid) throw new Error('exposeTls() needs an engine started with tls');
+    if (this.forwarder) return (this.forwarder.outside.address() as { port: number }).port;
+    const relay = join(this.dir, 'tls-relay.sock');
+    const script =
+      "const net=require('net');net.createServer((c)=>{const u=net.connect(Number(process.argv[2]),'127.0.0.1');" +
+      "c.pipe(u).pipe(c);c.on('error',()=>u.destroy());u.on('error',()=>c.destroy());}).listen(process.argv[1]);";
+    const inside = spawn(
+      'nsenter',
+      [`--net=/proc/${this.child.pid}/ns/net`, '--', process.execPath, '-e', script, relay, String(TLS_PORT)],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const sockets = new Set<Socket>();
+    const outside = createServer((client) => {
+      const upstream = connect(relay);
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.once('close', () => sockets.delete(socket));
+      }
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    this.forwarder = { inside, outside, sockets };
+    await waitFor(() => existsSync(relay) || undefined, {
+      timeoutMs: 10_000,
+      intervalMs: 20,
+      description: 'the TLS relay inside the engine namespace to listen',
+    });
+    await new Promise<void>((resolve) => outside.listen(0, '127.0.0.1', resolve));
+    return (outside.address() as { port: number }).port;
+  }
+
   /** Removes containers, stops the engine and its containerd, unmounts and deletes the directory. Never throws. */
   async cleanup(): Promise<void> {
+    if (this.forwarder) {
+      const { inside, outside, sockets } = this.forwarder;
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => outside.close(() => resolve()));
+      inside.kill('SIGKILL');
+      this.forwarder = undefined;
+    }
     try {
       if (this.running) {
         const ids = (await this.docker(['ps', '-aq'])).split('\n').filter(Boolean);
@@ -158,6 +238,19 @@ export class SecondEngine {
       this.cgroupParent,
       '--log-level',
       'warn',
+      ...(this.tls
+        ? [
+            '-H',
+            `tcp://127.0.0.1:${TLS_PORT}`,
+            '--tlsverify',
+            '--tlscacert',
+            this.tls.ca,
+            '--tlscert',
+            this.tls.cert,
+            '--tlskey',
+            this.tls.key,
+          ]
+        : []),
     ];
   }
 

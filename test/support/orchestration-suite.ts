@@ -6,7 +6,7 @@ import { startTestApp } from './app';
 import { createTestDatabase, TestDatabase } from './databases';
 import { docker, removeLabelled } from './engine-cli';
 import { FakeGitHub } from './fake-github';
-import { CUSTOM_STANDIN_ENV, TEST_RUNNER_IMAGE } from './test-env';
+import { CUSTOM_STANDIN_ENV, TEST_RUNNER_FAILING_IMAGE, TEST_RUNNER_IMAGE, TEST_RUNNER_OOM_IMAGE } from './test-env';
 import { JobEventRecord, recordJobEvents, waitForJobState } from './job-watch';
 
 export const GITHUB_TOKEN = 'ghp_orchestration_suite_token_0123456789';
@@ -52,6 +52,8 @@ export async function startOrchestrationSuite(
     GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
     GITHUB_TIMEOUT_MS: '1000',
     RUNNER_IMAGE: TEST_RUNNER_IMAGE,
+    // The stand-ins that fail and run out of memory are named by the jobs that need them.
+    RUNNER_IMAGES_ALLOWED: [TEST_RUNNER_IMAGE, TEST_RUNNER_FAILING_IMAGE, TEST_RUNNER_OOM_IMAGE].join(','),
     ...CUSTOM_STANDIN_ENV,
     RUNNER_LABELS: 'self-hosted,linux,x64',
     RUNNER_MEMORY_MB: '64',

@@ -20,6 +20,8 @@ export const REAL_WEBHOOK_SECRET = 'real-runner-suite-webhook-secret';
 /** The password the authenticated registry really has; REGISTRY_AUTH is given another, to see a refused pull. */
 const REGISTRY_USER = { username: 'robot', password: 'right-horse-battery' };
 export const WRONG_REGISTRY_PASSWORD = 'wrong-horse-battery';
+/** A registry address where nothing listens (the discard port), for a pull that cannot even connect. */
+export const UNREACHABLE_REGISTRY = '127.0.0.1:9';
 
 type Job = Schemas['JobDto'];
 
@@ -119,6 +121,8 @@ export async function startRealRunnerSuite(
     GITHUB_WEBHOOK_SECRET: REAL_WEBHOOK_SECRET,
     GITHUB_TIMEOUT_MS: '3000',
     RUNNER_IMAGE: suite.actionsImage,
+    // Jobs name images of both registries, and of one that does not answer, to see their pulls fail.
+    RUNNER_IMAGES_ALLOWED: `${suite.registry.host}/*,${suite.lockedRegistry.host}/*,${UNREACHABLE_REGISTRY}/*`,
     RUNNER_IMAGE_FAMILY: 'actions',
     RUNNER_IMAGE_PULL: 'if-not-present',
     REGISTRY_AUTH: `${suite.lockedRegistry.host}=${REGISTRY_USER.username}:${WRONG_REGISTRY_PASSWORD}`,

@@ -3,6 +3,7 @@ import { AppConfig, DomainError, ErrorCode, JobState } from '@app/common';
 import { JobEntity, JobRepository, NewJob } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { JobPolicy } from './job-policy';
 import { JobTransitions } from './job-transitions.service';
 import { RunnerRegistrations } from './runner-registrations.service';
 import { unservedLabels } from './runner-labels';
@@ -16,9 +17,9 @@ export interface JobRequest {
 }
 
 /**
- * Admits jobs into the queue: only jobs this RunnerHub can serve (its runner labels, GitHub credentials to register
- * a runner), each announced as `job:queued` once stored. Both ways in, the API and GitHub's webhook, come through
- * here.
+ * Admits jobs into the queue: only jobs this RunnerHub may serve (the operator's allowed repositories and images) and
+ * can serve (its runner labels, GitHub credentials to register a runner), each announced as `job:queued` once stored.
+ * Both ways in, the API and GitHub's webhook, come through here.
  */
 @Injectable()
 export class JobIntake {
@@ -27,10 +28,13 @@ export class JobIntake {
     private readonly jobs: JobRepository,
     private readonly transitions: JobTransitions,
     private readonly registrations: RunnerRegistrations,
+    private readonly policy: JobPolicy,
   ) {}
 
   /** Why this RunnerHub would not serve the job, or null when it would. */
-  refusal(request: Pick<JobRequest, 'labels'>): DomainError | null {
+  refusal(request: Pick<JobRequest, 'repository' | 'labels' | 'image'>): DomainError | null {
+    const forbidden = this.policy.refusal(request);
+    if (forbidden) return forbidden;
     const unserved = unservedLabels(this.config.orchestration.runnerLabels, request.labels);
     if (unserved.length === 0) return null;
     return new DomainError(

@@ -6,6 +6,7 @@ import { ContainerOrchestrator } from './container-orchestrator.service';
 import { GitHubModule } from './github';
 import { JobDispatcher } from './job-dispatcher.service';
 import { JobIntake } from './job-intake.service';
+import { JobPolicy } from './job-policy';
 import { JobRetryPolicy } from './job-retry.policy';
 import { JobSettlement } from './job-settlement.service';
 import { GitHubJobLedger } from './github-job.ledger';
@@ -29,6 +30,7 @@ import { WorkflowJobIntake } from './workflow-job-intake.service';
   imports: [DockerModule, PersistenceModule, LifecycleModule, GitHubModule],
   providers: [
     JobTransitions,
+    JobPolicy,
     JobIntake,
     JobRetryPolicy,
     JobSettlement,

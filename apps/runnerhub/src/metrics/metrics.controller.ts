@@ -1,17 +1,20 @@
 import { METRICS_REGISTRY } from '@app/monitoring/metrics';
-import { Controller, Get, Inject, StreamableFile } from '@nestjs/common';
+import { Controller, Get, Inject, StreamableFile, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Registry } from 'prom-client';
 import { Public } from '../http/auth/auth.decorators';
 import { RawResponse } from '../http/response-envelope.interceptor';
+import { MetricsTokenGuard } from './metrics-token.guard';
 
 /**
- * GET /metrics for Prometheus: open (scrapers carry no API key), outside the `api` prefix and the OpenAPI document,
- * and plain exposition text with prom-client's content type rather than the JSON envelope. Mounted by
- * MetricsModule.forRoot({ controller: MetricsController }) through @willsoto/nestjs-prometheus, which sets its path.
+ * GET /metrics for Prometheus: no API key (scrapers carry none) but METRICS_TOKEN as a bearer token when it is set,
+ * outside the `api` prefix and the OpenAPI document, and plain exposition text with prom-client's content type rather
+ * than the JSON envelope. Mounted by MetricsModule.forRoot({ controller: MetricsController }) through
+ * @willsoto/nestjs-prometheus, which sets its path.
  */
 @ApiExcludeController()
 @Public()
+@UseGuards(MetricsTokenGuard)
 @RawResponse()
 @Controller('metrics')
 export class MetricsController {

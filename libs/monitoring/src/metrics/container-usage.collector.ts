@@ -1,12 +1,11 @@
+import { AppConfig } from '@app/common';
 import type { ResourceUsage } from '@app/docker';
 import { Inject, Injectable } from '@nestjs/common';
 import { Gauge, Registry } from 'prom-client';
 import { ContainerUsageSnapshot, LatestUsageStore } from '../latest-usage.store';
 import { METRICS_REGISTRY } from './metrics.tokens';
 
-type UsageLabel = 'container' | 'name' | 'repository' | 'job';
-
-const USAGE_LABELS: UsageLabel[] = ['container', 'name', 'repository', 'job'];
+type UsageLabel = 'container' | 'repository';
 
 /** Each per-container gauge and the figure of the latest sample it shows. */
 const USAGE_GAUGES: ReadonlyArray<{ name: string; help: string; read: (usage: ResourceUsage) => number }> = [
@@ -51,18 +50,27 @@ const USAGE_GAUGES: ReadonlyArray<{ name: string; help: string; read: (usage: Re
  * The per-container resource gauges, read at scrape time from the latest samples the monitoring rounds keep: a
  * scrape never waits for the engine. Each gauge is emptied first, so a container that stopped running (and left
  * the store) leaves the metrics at the next scrape instead of showing its last figures forever.
+ *
+ * Series are labelled by RunnerHub's container id alone: the id is what the API answers about, container names and
+ * job ids would only multiply series, and repository names may be private, so they are added only when the operator
+ * asks for them (METRICS_REPOSITORY_LABELS). One series per running container keeps the cardinality at
+ * MAX_CONCURRENT_CONTAINERS per gauge.
  */
 @Injectable()
 export class ContainerUsageCollector {
+  private readonly labelNames: UsageLabel[];
+
   constructor(
     @Inject(METRICS_REGISTRY) registry: Registry,
     private readonly latest: LatestUsageStore,
+    config: AppConfig,
   ) {
+    this.labelNames = config.metrics.repositoryLabels ? ['container', 'repository'] : ['container'];
     for (const { name, help, read } of USAGE_GAUGES) {
       const gauge: Gauge<UsageLabel> = new Gauge({
         name,
         help,
-        labelNames: USAGE_LABELS,
+        labelNames: this.labelNames,
         registers: [registry],
         collect: () => this.fill(gauge, read),
       });
@@ -74,17 +82,14 @@ export class ContainerUsageCollector {
     for (const snapshot of this.latest.all()) {
       if (!snapshot.usage) continue; // not sampled yet: no figure rather than a made-up zero
       const value = read(snapshot.usage);
-      if (Number.isFinite(value)) gauge.set(labelsOf(snapshot), value);
+      if (Number.isFinite(value)) gauge.set(this.labelsOf(snapshot), value);
     }
   }
-}
 
-/** RunnerHub's id, the container's name, its repository and job; empty strings for the ones it has not. */
-function labelsOf(snapshot: ContainerUsageSnapshot): Record<UsageLabel, string> {
-  return {
-    container: snapshot.containerId,
-    name: snapshot.name,
-    repository: snapshot.repository ?? '',
-    job: snapshot.jobId ?? '',
-  };
+  /** RunnerHub's id, and the repository (an empty string when it has none) where the operator enabled it. */
+  private labelsOf(snapshot: ContainerUsageSnapshot): Partial<Record<UsageLabel, string>> {
+    const labels: Partial<Record<UsageLabel, string>> = { container: snapshot.containerId };
+    if (this.labelNames.includes('repository')) labels.repository = snapshot.repository ?? '';
+    return labels;
+  }
 }

@@ -25,8 +25,10 @@ export class JobsController {
     summary: 'Queue a job for an ephemeral runner',
     description:
       'The job waits in the queue (state `queued`) until fewer than MAX_CONCURRENT_CONTAINERS runners are live; ' +
-      'then a runner is registered with GitHub and its container started. Labels this RunnerHub does not serve ' +
-      '(422 LABELS_NOT_SERVED) and missing GitHub credentials (422 GITHUB_NOT_CONFIGURED) are refused up front.',
+      'then a runner is registered with GitHub and its container started. A repository outside ' +
+      'REPOSITORIES_ALLOWED or an image outside RUNNER_IMAGES_ALLOWED (403 NOT_PERMITTED, `details.field` and ' +
+      '`details.setting` say which), labels this RunnerHub does not serve (422 LABELS_NOT_SERVED) and missing ' +
+      'GitHub credentials (422 GITHUB_NOT_CONFIGURED) are refused up front, before anything is stored.',
   })
   @ApiEnvelope(JobDto, { status: 201, description: 'Queued' })
   @ApiFailures(400, 403, 422, 429)

@@ -34,8 +34,9 @@ export class WebhooksController {
     summary: 'Receive a GitHub webhook (workflow_job), verified with HMAC-SHA256',
     description:
       'Configure the repository or organisation webhook with content type application/json, the secret of ' +
-      'GITHUB_WEBHOOK_SECRET and the "Workflow jobs" event. `queued` queues a job whose labels this RunnerHub ' +
-      'serves (others are acknowledged and ignored), `in_progress` marks it running, `completed` finishes it. ' +
+      'GITHUB_WEBHOOK_SECRET and the "Workflow jobs" event. `queued` queues a job of a repository ' +
+      'REPOSITORIES_ALLOWED allows whose labels this RunnerHub serves (others are acknowledged and ignored, the ' +
+      'receipt saying why), `in_progress` marks it running, `completed` finishes it. ' +
       'A delivery id seen before is acknowledged without doing anything again.',
   })
   @ApiHeader({ name: 'X-GitHub-Event', required: true })

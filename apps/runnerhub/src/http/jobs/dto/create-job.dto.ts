@@ -3,7 +3,7 @@ import { ArrayMaxSize, IsArray, IsNotEmpty, IsOptional, IsString, Matches, MaxLe
 
 /** A job for an ephemeral runner, from an internal service (GitHub's own jobs arrive through the webhook). */
 export class CreateJobDto {
-  /** `owner/name` of the repository the runner registers with. */
+  /** `owner/name` of the repository the runner registers with; one REPOSITORIES_ALLOWED allows, when it is set. */
   @ApiProperty({ example: 'octo-org/hello-world' })
   @Matches(/^[\w.-]{1,100}\/[\w.-]{1,100}$/, { message: 'repository must be owner/name, e.g. octo-org/hello-world' })
   repository!: string;
@@ -19,7 +19,7 @@ export class CreateJobDto {
   @Matches(/^[A-Za-z0-9._-]{1,100}$/, { each: true, message: 'each label must be 1-100 of A-Z a-z 0-9 . _ -' })
   labels?: string[];
 
-  /** The runner image for this job, present on the engine; default RUNNER_IMAGE. */
+  /** The runner image for this job; default RUNNER_IMAGE. Any other must match RUNNER_IMAGES_ALLOWED. */
   @IsOptional()
   @IsString()
   @IsNotEmpty()
