@@ -47,7 +47,7 @@ export interface paths {
         };
         /**
          * The audit log of mutating calls, newest first, with filters and paging
-         * @description One entry per POST, PUT, PATCH and DELETE under /api, carried out or refused (401, 403, 429 included): who, which action on which target, and the status and error code the caller received.
+         * @description One entry per POST, PUT, PATCH and DELETE under /api made with a valid API key, carried out or refused (403, 404, 429 included): who, which action on which target, and the status and error code the caller received. Calls without a valid key that were refused are not entered one by one: each minute in which any were has one `auth.anonymous-refused` entry, with their count, statuses and number of distinct client addresses in `details`.
          */
         get: operations["listAuditEntries"];
         put?: never;
@@ -70,7 +70,7 @@ export interface paths {
         put?: never;
         /**
          * Create a runner container and (unless start is false) start it
-         * @description The locked-down security profile applies; limits are checked against the configured ceilings. A failure on the engine (a missing image: 422) leaves the record in `error` with the reason.
+         * @description The locked-down security profile applies; limits are checked against the configured ceilings, and those left out take the configured defaults (DEFAULT_MEMORY_MB, DEFAULT_CPUS, DEFAULT_PIDS). The container takes one of MAX_CONCURRENT_CONTAINERS (429 CAPACITY_EXHAUSTED when none is free). A loosening the configuration does not allow is 403 NOT_PERMITTED; a runnerId or jobId naming a runner or job RunnerHub manages is 409. A failure on the engine (a missing image: 422) leaves the record in `error` with the reason.
          */
         post: operations["createContainer"];
         delete?: never;
@@ -201,7 +201,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The last lines of a container's output, stdout and stderr told apart */
+        /**
+         * The last lines of a container's output, stdout and stderr told apart
+         * @description At most LOGS_MAX_BYTES (1 MiB by default) of output: the newest of the `tail` lines that fit, with `truncated: true` when older ones (or the start of a longer line) were left out.
+         */
         get: operations["getContainerLogs"];
         put?: never;
         post?: never;
@@ -237,7 +240,7 @@ export interface paths {
         };
         /**
          * Server-Sent Events of every lifecycle event, with filters and a heartbeat
-         * @description Each message has `event: <name>` (e.g. `container:stopped`) and `data: <JSON payload>`. A `heartbeat` message comes every `heartbeatMs` (default 15 s). Send the API key as `Authorization: Bearer <key>` (read the stream with fetch; a browser EventSource cannot send the header).
+         * @description Each message has `event: <name>` (e.g. `container:stopped`) and `data: <JSON payload>`. A `heartbeat` message comes every `heartbeatMs` (default 15 s). Send the API key as `Authorization: Bearer <key>` (read the stream with fetch; a browser EventSource cannot send the header). An API key may hold SSE_MAX_PER_KEY streams at once (20 by default) and the service SSE_MAX (500): beyond, 429 TOO_MANY_STREAMS. A client that stops reading is disconnected once SSE_BUFFER_BYTES wait for it.
          */
         get: operations["streamEvents"];
         put?: never;
@@ -260,7 +263,7 @@ export interface paths {
         put?: never;
         /**
          * Queue a job for an ephemeral runner
-         * @description The job waits in the queue (state `queued`) until fewer than MAX_CONCURRENT_CONTAINERS runners are live; then a runner is registered with GitHub and its container started. Labels this RunnerHub does not serve (422 LABELS_NOT_SERVED) and missing GitHub credentials (422 GITHUB_NOT_CONFIGURED) are refused up front.
+         * @description The job waits in the queue (state `queued`) until fewer than MAX_CONCURRENT_CONTAINERS runners are live; then a runner is registered with GitHub and its container started. A repository outside REPOSITORIES_ALLOWED or an image outside RUNNER_IMAGES_ALLOWED (403 NOT_PERMITTED, `details.field` and `details.setting` say which), labels this RunnerHub does not serve (422 LABELS_NOT_SERVED) and missing GitHub credentials (422 GITHUB_NOT_CONFIGURED) are refused up front, before anything is stored.
          */
         post: operations["createJob"];
         delete?: never;
@@ -317,7 +320,7 @@ export interface paths {
         put?: never;
         /**
          * Receive a GitHub webhook (workflow_job), verified with HMAC-SHA256
-         * @description Configure the repository or organisation webhook with content type application/json, the secret of GITHUB_WEBHOOK_SECRET and the "Workflow jobs" event. `queued` queues a job whose labels this RunnerHub serves (others are acknowledged and ignored), `in_progress` marks it running, `completed` finishes it. A delivery id seen before is acknowledged without doing anything again.
+         * @description Configure the repository or organisation webhook with content type application/json, the secret of GITHUB_WEBHOOK_SECRET and the "Workflow jobs" event. `queued` queues a job of a repository REPOSITORIES_ALLOWED allows whose labels this RunnerHub serves (others are acknowledged and ignored, the receipt saying why), `in_progress` marks it running, `completed` finishes it. A delivery id seen before is acknowledged without doing anything again.
          */
         post: operations["receiveGitHubWebhook"];
         delete?: never;
@@ -368,7 +371,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @enum {string} */
-        ApiErrorCode: "VALIDATION_FAILED" | "NOT_FOUND" | "CONFLICT" | "ILLEGAL_TRANSITION" | "IMAGE_NOT_FOUND" | "IMAGE_PULL_FAILED" | "UNSUPPORTED_BY_ENGINE" | "ENGINE_REJECTED" | "ENGINE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "TIMEOUT" | "GITHUB_NOT_CONFIGURED" | "GITHUB_REJECTED" | "GITHUB_UNAVAILABLE" | "LABELS_NOT_SERVED" | "UNAUTHORIZED" | "FORBIDDEN" | "ROUTE_NOT_FOUND" | "MALFORMED_REQUEST" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "METHOD_NOT_ALLOWED" | "RATE_LIMITED" | "INVALID_SIGNATURE" | "WEBHOOKS_DISABLED" | "INTERNAL_ERROR";
+        ApiErrorCode: "VALIDATION_FAILED" | "NOT_FOUND" | "CONFLICT" | "ILLEGAL_TRANSITION" | "IMAGE_NOT_FOUND" | "IMAGE_PULL_FAILED" | "UNSUPPORTED_BY_ENGINE" | "ENGINE_REJECTED" | "ENGINE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "TIMEOUT" | "GITHUB_NOT_CONFIGURED" | "GITHUB_REJECTED" | "GITHUB_UNAVAILABLE" | "LABELS_NOT_SERVED" | "CAPACITY_EXHAUSTED" | "NOT_PERMITTED" | "UNAUTHORIZED" | "FORBIDDEN" | "ROUTE_NOT_FOUND" | "MALFORMED_REQUEST" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "METHOD_NOT_ALLOWED" | "RATE_LIMITED" | "TOO_MANY_STREAMS" | "INVALID_SIGNATURE" | "WEBHOOKS_DISABLED" | "INTERNAL_ERROR";
         ApiErrorDto: {
             /** @example ILLEGAL_TRANSITION */
             code: components["schemas"]["ApiErrorCode"];
@@ -392,7 +395,8 @@ export interface components {
             role: components["schemas"]["Role"] | null;
             outcome: components["schemas"]["AuditOutcome"];
             /**
-             * @description The few request fields the operation keeps for the record, e.g. an exec's `command`; never env or secrets.
+             * @description The few request fields the operation keeps for the record, e.g. an exec's `command`; never env or secrets. An
+             *     `auth.anonymous-refused` entry holds `refused`, `addresses`, `statuses`, `since` and `until`.
              * @example {
              *       "command": [
              *         "uname",
@@ -411,10 +415,13 @@ export interface components {
             at: string;
             /** @description The API key's name (`admin-3f9a1c2b`), or `anonymous` (with a null role) when no key was accepted. */
             actor: string;
-            /** @description The route's audit name (`container.stop`), or `<METHOD> <route>` for a route without one. */
+            /**
+             * @description The route's audit name (`container.stop`), or `<METHOD> <route>` for a route without one, or
+             *     `auth.anonymous-refused` for a minute's summary of refused calls without a valid key.
+             */
             action: string;
             method: string;
-            /** @description The path and query string as called. */
+            /** @description The path and query string as called, cut at 512 characters. */
             path: string;
             /** @description The id the call was about: the route's `:id`, or the id a create answered with. */
             target: string | null;
@@ -564,9 +571,10 @@ export interface components {
                 [key: string]: string;
             };
             /**
-             * @description Labels of your own; the `runnerhub.*` labels RunnerHub sets itself cannot be given.
+             * @description Labels of your own. Keys must start with one of CONTAINER_LABEL_PREFIXES (default `org.opencontainers.` and
+             *     `app.`); `runnerhub.*` is RunnerHub's own and cannot be given.
              * @example {
-             *       "team": "platform"
+             *       "app.team": "platform"
              *     }
              */
             labels?: {
@@ -579,7 +587,7 @@ export interface components {
             image: string;
             /** @description Argument vector; it replaces the image's command. */
             command?: string[];
-            /** @description User (name or uid[:gid]) the process runs as. */
+            /** @description User (name or uid[:gid]) the process runs as; with binds, a numeric uid[:gid] other than 0. */
             user?: string;
             /** @description Absolute working directory inside the container. */
             workingDir?: string;
@@ -587,36 +595,43 @@ export interface components {
         ContainerLimitsDto: {
             /** @description Relative CPU weight; 1024 is one CPU's share (the default). */
             cpuShares?: number;
-            /** @description Microseconds of CPU per 100 ms period: 50000 is half a CPU, 200000 two CPUs. */
+            /** @description Microseconds of CPU per 100 ms period: 50000 is half a CPU, 200000 two CPUs (default DEFAULT_CPUS). */
             cpuQuota?: number;
-            /** @description Memory limit in MiB, without swap. */
+            /** @description Memory limit in MiB, without swap (default DEFAULT_MEMORY_MB); it must exceed the scratch tmpfs sizes. */
             memoryMB?: number;
             /** @description Disk quota in GB; only on engines whose storage driver supports it (422 otherwise). */
             diskGB?: number;
-            /** @description Most processes the container may hold (default 512). */
+            /** @description Most processes the container may hold (default DEFAULT_PIDS). */
             pidsLimit?: number;
         };
         SecurityOptionsDto: {
             /**
-             * @description `host` opts out of the engine's user-namespace remapping.
+             * @description `host` opts out of the engine's user-namespace remapping; 403 unless SECURITY_ALLOW_USERNS_HOST is set.
              * @enum {string}
              */
             usernsMode?: "host";
             /** @description Read-only root filesystem; the scratch paths (`tmpfs`) are then mounted as tmpfs. */
             readOnlyRootfs?: boolean;
-            /** @description Scratch paths for a read-only root; default `/tmp` and the working directory. */
+            /**
+             * @description Scratch paths for a read-only root; default `/tmp` and the working directory. Each is a tmpfs of TMPFS_SIZE_MB,
+             *     charged to the memory limit.
+             */
             tmpfs?: string[];
             /** @description Capabilities to add back after dropping ALL; each must be in SECURITY_ALLOWED_CAPABILITIES. */
             capAdd?: string[];
             /** @description Extra security options; each must be in SECURITY_ALLOWED_SECURITY_OPTS. */
             securityOpt?: string[];
-            /** @description Host bind mounts `host:container[:ro]`; host paths must lie under SECURITY_ALLOWED_BIND_MOUNTS. */
+            /**
+             * @description Host bind mounts `host:container` (`:ro` may be added, no other mode): always read-only. Each host path, its
+             *     symlinks resolved, must exist and lie under SECURITY_ALLOWED_BIND_MOUNTS, and `config.user` must be a numeric
+             *     non-root uid[:gid].
+             */
             binds?: string[];
         };
         CreateContainerDto: {
-            /** @description The GitHub runner this container serves. */
+            /** @description A runner tag of your own; never a runner RunnerHub manages (409). */
             runnerId?: string;
-            /** @description The job this container runs. */
+            /** @description A job tag of your own; never a job RunnerHub runs (409). */
             jobId?: string;
             /** @description `owner/name` of the job's repository. */
             repository?: string;
@@ -686,6 +701,12 @@ export interface components {
         };
         ContainerLogsDto: {
             lines: components["schemas"]["LogLineDto"][];
+            /**
+             * @description True when older lines (or the start of a line longer than the cap) were left out so that the answer holds at
+             *     most LOGS_MAX_BYTES of output (each line's text in UTF-8 and its newline); ask for a smaller `tail` to see
+             *     fewer, complete lines.
+             */
+            truncated: boolean;
         };
         ContainerTransitionDto: {
             /** @description Null for the first step (the creation request). */
@@ -769,7 +790,7 @@ export interface components {
         };
         CreateJobDto: {
             /**
-             * @description `owner/name` of the repository the runner registers with.
+             * @description `owner/name` of the repository the runner registers with; one REPOSITORIES_ALLOWED allows, when it is set.
              * @example octo-org/hello-world
              */
             repository: string;
@@ -782,7 +803,7 @@ export interface components {
              *     ]
              */
             labels?: string[];
-            /** @description The runner image for this job, present on the engine; default RUNNER_IMAGE. */
+            /** @description The runner image for this job; default RUNNER_IMAGE. Any other must match RUNNER_IMAGES_ALLOWED. */
             image?: string;
         };
         DeliveryReceiptDto: {
@@ -1153,6 +1174,15 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
+            /** @description Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
             /** @description The Docker engine, the database or GitHub is unavailable */
             503: {
                 headers: {
@@ -1208,6 +1238,15 @@ export interface operations {
             };
             /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1297,7 +1336,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description Too many mutating calls: retry after the Retry-After header */
+            /** @description Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1366,6 +1405,15 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
+            /** @description Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
             /** @description The Docker engine, the database or GitHub is unavailable */
             503: {
                 headers: {
@@ -1412,6 +1460,15 @@ export interface operations {
             };
             /** @description No such id */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1506,7 +1563,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description Too many mutating calls: retry after the Retry-After header */
+            /** @description Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1595,7 +1652,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description Too many mutating calls: retry after the Retry-After header */
+            /** @description Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1697,7 +1754,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description Too many mutating calls: retry after the Retry-After header */
+            /** @description Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1808,7 +1865,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description Too many mutating calls: retry after the Retry-After header */
+            /** @description Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1890,6 +1947,15 @@ export interface operations {
             };
             /** @description Not possible in the current state (the message names it) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1991,6 +2057,15 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
+            /** @description Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
             /** @description The Docker engine (or GitHub) refused the request */
             502: {
                 headers: {
@@ -2046,6 +2121,15 @@ export interface operations {
             };
             /** @description No such id */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2110,6 +2194,15 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
+            /** @description Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
             /** @description The Docker engine, the database or GitHub is unavailable */
             503: {
                 headers: {
@@ -2163,6 +2256,15 @@ export interface operations {
             };
             /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2243,7 +2345,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description Too many mutating calls: retry after the Retry-After header */
+            /** @description Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2298,6 +2400,15 @@ export interface operations {
             };
             /** @description No such id */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2376,7 +2487,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description Too many mutating calls: retry after the Retry-After header */
+            /** @description Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2449,6 +2560,15 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
+            /** @description Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
             /** @description The Docker engine, the database or GitHub is unavailable */
             503: {
                 headers: {
@@ -2484,6 +2604,15 @@ export interface operations {
             };
             /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2542,7 +2671,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
                 };
             };
-            /** @description Too many mutating calls: retry after the Retry-After header */
+            /** @description Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header */
             429: {
                 headers: {
                     [name: string]: unknown;
