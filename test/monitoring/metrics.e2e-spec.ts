@@ -45,6 +45,8 @@ const FAMILIES: Record<string, FamilyType> = {
   runnerhub_cleanup_removals_total: 'counter',
   runnerhub_cleanup_scans_total: 'counter',
   runnerhub_cleanup_scan_duration_seconds: 'histogram',
+  runnerhub_duty_leader: 'gauge',
+  runnerhub_duty_runs_total: 'counter',
   process_cpu_user_seconds_total: 'counter',
   process_resident_memory_bytes: 'gauge',
   nodejs_eventloop_lag_seconds: 'gauge',

@@ -61,7 +61,10 @@ export class ServiceProcess {
     if (!child || hasExited(child)) return;
     const exited = new Promise((done) => child.once('exit', done));
     child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((done) => setTimeout(done, 15_000))]);
+    // Fifteen seconds for the shutdown hooks, then the hard way; the timer goes with the stop, so Jest can exit.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((done) => (timer = setTimeout(done, 15_000)))]);
+    clearTimeout(timer);
     await this.kill();
   }
 

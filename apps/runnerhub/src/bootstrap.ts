@@ -14,6 +14,8 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
     bufferLogs: true,
     // Webhook signatures are computed over the exact bytes received, which parsing would lose.
     rawBody: true,
+    // A failed start throws to the caller (main.ts says why and exits; a test sees the error) rather than abort().
+    abortOnError: false,
   });
   app.useLogger(app.get(Logger));
   // SIGTERM and SIGINT close modules in order: the engine's event stream, timers, then the database.

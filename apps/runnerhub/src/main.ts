@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigurationError, loadAppConfig } from '@app/common';
+import { SqliteInUseError } from '@app/persistence';
 import { Logger } from 'nestjs-pino';
 import { createApp } from './bootstrap';
 
@@ -17,7 +18,17 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const app = await createApp(config);
+  let app;
+  try {
+    app = await createApp(config);
+  } catch (error) {
+    // A second process on the SQLite file: a deployment to change (PostgreSQL for replicas), as a bad setting is.
+    if (error instanceof SqliteInUseError) {
+      process.stderr.write(`RunnerHub cannot start. ${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
   await app.listen(config.port);
   const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
   app.get(Logger).log(`RunnerHub listening on port ${port}; API docs at /api/docs`, 'Bootstrap');

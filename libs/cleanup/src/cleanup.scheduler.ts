@@ -1,11 +1,15 @@
 import { AppConfig } from '@app/common';
+import { DutyLeadership } from '@app/persistence';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CleanupService } from './cleanup.service';
 
 const CLEANUP_INTERVAL = 'cleanup:scan';
 
-/** A cleanup scan every CLEANUP_INTERVAL_MS; a tick while a scan still runs is skipped by the service. */
+/**
+ * A cleanup scan every CLEANUP_INTERVAL_MS on the replica that leads the `cleanup` duty; a tick while a scan still runs
+ * is skipped by the service.
+ */
 @Injectable()
 export class CleanupScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(CleanupScheduler.name);
@@ -15,12 +19,13 @@ export class CleanupScheduler implements OnApplicationBootstrap, OnApplicationSh
     private readonly config: AppConfig,
     private readonly scheduler: SchedulerRegistry,
     private readonly cleanup: CleanupService,
+    private readonly leadership: DutyLeadership,
   ) {}
 
   onApplicationBootstrap(): void {
     const tick = () => {
-      this.current = this.cleanup
-        .run('schedule')
+      this.current = this.leadership
+        .runIfLeader('cleanup', () => this.cleanup.run('schedule'))
         .catch((error: unknown) =>
           this.logger.warn(`Cleanup scan failed: ${error instanceof Error ? error.message : String(error)}`),
         );

@@ -1,4 +1,5 @@
 import { AppConfig } from '@app/common';
+import { Duty, DutyLeadership } from '@app/persistence';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { ContainerHealthChecker } from './container-health.checker';
@@ -9,7 +10,8 @@ const HEALTH_INTERVAL = 'monitoring:health';
 
 /**
  * Runs the sampling rounds every STATS_INTERVAL_MS and the health checks every HEALTH_INTERVAL_MS. A round never
- * overlaps the one before it: when one runs long, the next tick is skipped rather than piled on.
+ * overlaps the one before it: when one runs long, the next tick is skipped rather than piled on. With replicas, each
+ * round runs on the replica that leads its duty: one history row per sample, one alert per crossing.
  */
 @Injectable()
 export class MonitoringScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -22,12 +24,13 @@ export class MonitoringScheduler implements OnApplicationBootstrap, OnApplicatio
     private readonly scheduler: SchedulerRegistry,
     private readonly sampler: UsageSampler,
     private readonly health: ContainerHealthChecker,
+    private readonly leadership: DutyLeadership,
   ) {}
 
   onApplicationBootstrap(): void {
     const { statsIntervalMs, healthIntervalMs } = this.config.monitoring;
-    this.every(STATS_INTERVAL, statsIntervalMs, () => this.sample());
-    this.every(HEALTH_INTERVAL, healthIntervalMs, () => this.health.checkAll());
+    this.every(STATS_INTERVAL, 'monitoring-stats', statsIntervalMs, () => this.sample());
+    this.every(HEALTH_INTERVAL, 'monitoring-health', healthIntervalMs, () => this.health.checkAll());
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -43,11 +46,12 @@ export class MonitoringScheduler implements OnApplicationBootstrap, OnApplicatio
     this.logger.debug(`Sampled ${round.sampled}/${round.containers} containers in ${Math.round(round.wallMs)} ms`);
   }
 
-  private every(name: string, intervalMs: number, work: () => Promise<unknown>): void {
+  private every(name: string, duty: Duty, intervalMs: number, work: () => Promise<unknown>): void {
     const tick = () => {
-      if (this.busy.has(name)) return;
+      if (this.busy.has(name) || !this.leadership.isLeader(duty)) return;
       this.busy.add(name);
-      const run = work()
+      const run = this.leadership
+        .runIfLeader(duty, work)
         .then(() => undefined)
         .catch((error: unknown) =>
           this.logger.warn(`${name} failed: ${error instanceof Error ? error.message : String(error)}`),

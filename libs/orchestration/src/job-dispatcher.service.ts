@@ -1,5 +1,5 @@
 import { AppConfig, errorMessage, JobState } from '@app/common';
-import { JobRepository } from '@app/persistence';
+import { DutyLeadership, JobRepository } from '@app/persistence';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { JobTransitions } from './job-transitions.service';
@@ -32,6 +32,7 @@ export class JobDispatcher implements OnApplicationBootstrap, OnApplicationShutd
     private readonly provisioner: RunnerProvisioner,
     private readonly sweeper: StaleJobSweeper,
     private readonly scheduler: SchedulerRegistry,
+    private readonly leadership: DutyLeadership,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -95,7 +96,8 @@ export class JobDispatcher implements OnApplicationBootstrap, OnApplicationShutd
   private async sweepAndKick(): Promise<void> {
     if (this.stopping) return;
     try {
-      await this.sweeper.sweep((jobId) => this.isProvisioning(jobId));
+      // One replica sweeps (and asks GitHub about overdue jobs); every replica dispatches.
+      await this.leadership.runIfLeader('stale-sweep', () => this.sweeper.sweep((jobId) => this.isProvisioning(jobId)));
     } catch (error) {
       this.logger.warn(`Sweeping jobs failed: ${errorMessage(error)}`);
     }

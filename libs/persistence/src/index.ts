@@ -5,3 +5,4 @@ export * from './persistence.module';
 export * from './repositories';
 export * from './transaction-runner';
 export * from './scan-lock';
+export * from './leadership';

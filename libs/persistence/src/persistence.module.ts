@@ -2,6 +2,7 @@ import { AppConfig } from '@app/common';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { buildDataSourceOptions } from './data-source.options';
+import { DUTY_LEADERSHIP_PROVIDER, DutyLeadership, SqliteProcessLock, SqliteProcessLockModule } from './leadership';
 import {
   ApiKeyRepository,
   AuditLogRepository,
@@ -30,16 +31,22 @@ const PROVIDERS = [
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
-        ...buildDataSourceOptions(config.database),
-        // Let the service start even when the database is briefly away; readiness reports it, requests get 503.
-        retryAttempts: 10,
-        retryDelay: 1_000,
-      }),
+      imports: [SqliteProcessLockModule],
+      inject: [AppConfig, SqliteProcessLock],
+      useFactory: (config: AppConfig, sqliteLock: SqliteProcessLock) => {
+        const options = buildDataSourceOptions(config.database);
+        // Before SQLite opens the file: a second process must not even run the migrations.
+        if (config.database.kind === 'sqlite') sqliteLock.acquire(config.database.file);
+        return {
+          ...options,
+          // Let the service start even when the database is briefly away; readiness reports it, requests get 503.
+          retryAttempts: 10,
+          retryDelay: 1_000,
+        };
+      },
     }),
   ],
-  providers: PROVIDERS,
-  exports: PROVIDERS,
+  providers: [...PROVIDERS, DUTY_LEADERSHIP_PROVIDER],
+  exports: [...PROVIDERS, DutyLeadership],
 })
 export class PersistenceModule {}

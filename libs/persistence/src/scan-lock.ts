@@ -7,6 +7,8 @@ export type Exclusive<T> = { ran: true; result: T } | { ran: false };
 /**
  * Work that one replica at a time may do (a cleanup scan). On PostgreSQL a session advisory lock, tried without
  * waiting, on a connection held for the work: a replica that finds it taken skips its turn. SQLite has one process.
+ * Scheduled scans already run on the duty's leader only (DutyLeadership); this lock still covers what leadership does
+ * not: a manual scan asked of any replica, and a leader's last tick overlapping its successor's first at a handover.
  */
 @Injectable()
 export class ScanLock {

@@ -1,4 +1,5 @@
 import { AppConfig } from '@app/common';
+import { DutyLeadership } from '@app/persistence';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { RecordRetention } from './record-retention.service';
@@ -11,7 +12,7 @@ const RETENTION_FIRST_RUN = 'retention:first-run';
  */
 const FIRST_RUN_DELAY_MS = 5_000;
 
-/** Runs the retention job every RETENTION_INTERVAL_MS, and once shortly after start. */
+/** Runs the retention job every RETENTION_INTERVAL_MS, and once shortly after start, when this replica leads it. */
 @Injectable()
 export class RetentionScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(RetentionScheduler.name);
@@ -21,12 +22,13 @@ export class RetentionScheduler implements OnApplicationBootstrap, OnApplication
     private readonly config: AppConfig,
     private readonly scheduler: SchedulerRegistry,
     private readonly retention: RecordRetention,
+    private readonly leadership: DutyLeadership,
   ) {}
 
   onApplicationBootstrap(): void {
     const tick = () => {
-      this.current = this.retention
-        .run()
+      this.current = this.leadership
+        .runIfLeader('retention', () => this.retention.run())
         .catch((error: unknown) =>
           this.logger.warn(`Retention run failed: ${error instanceof Error ? error.message : String(error)}`),
         );

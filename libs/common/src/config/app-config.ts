@@ -78,6 +78,11 @@ export class AppConfig {
     /** After a GitHub job's runner ended, how long to wait for its `completed` webhook before asking GitHub. */
     completionTimeoutMs: number;
   };
+  /**
+   * Replicas on one PostgreSQL: each periodic duty (cleanup, retention, stale sweep, monitoring rounds) has one leader
+   * at a time; a replica tries to take a duty whose leader is gone every `retryMs`, which bounds the fail-over.
+   */
+  readonly leadership!: { retryMs: number };
   /** Where RunnerHub keeps its files (RUNNERHUB_DATA_DIR): the SQLite database, a generated admin key. */
   readonly dataDir!: string;
   /** Containers RunnerHub holds at once, whoever asked for them: GitHub jobs, API jobs and API containers. */
@@ -212,6 +217,7 @@ export function loadAppConfig(env: Record<string, string | undefined>, cwd: stri
       dto.DOCKER_TLS_VERIFY ? (dto.DOCKER_CERT_PATH ?? defaultCertPath()) : undefined,
     ),
     dataDir,
+    leadership: { retryMs: dto.LEADERSHIP_RETRY_MS ?? 5_000 },
     apiKeys: dto.RUNNERHUB_API_KEYS?.split(',').map((pair) => {
       const at = pair.lastIndexOf(':');
       return { key: pair.slice(0, at), role: pair.slice(at + 1) as ApiKeyRole };
@@ -496,6 +502,7 @@ class EnvironmentDtoKeys implements Record<keyof EnvironmentDto, true> {
   TMPFS_SIZE_MB = true as const;
   RUNNER_IMAGES_ALLOWED = true as const;
   REPOSITORIES_ALLOWED = true as const;
+  LEADERSHIP_RETRY_MS = true as const;
   MAX_CONCURRENT_CONTAINERS = true as const;
   RATE_LIMIT_MUTATIONS_PER_MINUTE = true as const;
   RATE_LIMIT_READS_PER_MINUTE = true as const;

@@ -268,6 +268,14 @@ export class EnvironmentDto {
   )
   REPOSITORIES_ALLOWED?: string;
 
+  @IntegerSetting(
+    'LEADERSHIP_RETRY_MS',
+    100,
+    600_000,
+    " (milliseconds between a replica's tries to take a periodic duty whose leader is gone)",
+  )
+  LEADERSHIP_RETRY_MS?: number;
+
   @IntegerSetting('MAX_CONCURRENT_CONTAINERS', 1, 1000)
   MAX_CONCURRENT_CONTAINERS?: number;
 

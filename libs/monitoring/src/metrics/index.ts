@@ -7,3 +7,4 @@ export * from './metrics-events.listener';
 export * from './state-counts.collector';
 export * from './container-usage.collector';
 export * from './engine-call.metrics';
+export * from './duty-leadership.collector';

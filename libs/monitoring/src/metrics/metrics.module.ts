@@ -5,6 +5,7 @@ import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { Registry } from 'prom-client';
 import { MonitoringModule } from '../monitoring.module';
 import { ContainerUsageCollector } from './container-usage.collector';
+import { DutyLeadershipCollector } from './duty-leadership.collector';
 import { EngineCallMetrics } from './engine-call.metrics';
 import { MetricsEventsListener } from './metrics-events.listener';
 import { METRICS_REGISTRY } from './metrics.tokens';
@@ -55,6 +56,7 @@ export class MetricsModule {
         MetricsEventsListener,
         StateCountsCollector,
         ContainerUsageCollector,
+        DutyLeadershipCollector,
         EngineCallMetrics,
         { provide: ENGINE_CALL_OBSERVER, useExisting: EngineCallMetrics },
       ],
