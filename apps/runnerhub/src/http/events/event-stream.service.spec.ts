@@ -1,6 +1,7 @@
 import { MessageEvent } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { EventStreamService, EventStreamOptions } from './event-stream.service';
+import { PublicEventFeed } from './public-event-feed';
 
 function collect(service: EventStreamService, options: EventStreamOptions) {
   const messages: MessageEvent[] = [];
@@ -10,11 +11,13 @@ function collect(service: EventStreamService, options: EventStreamOptions) {
 
 describe('EventStreamService', () => {
   let emitter: EventEmitter2;
+  let feed: PublicEventFeed;
   let service: EventStreamService;
 
   beforeEach(() => {
     emitter = new EventEmitter2({ wildcard: true, delimiter: ':' });
-    service = new EventStreamService(emitter, 60_000);
+    feed = new PublicEventFeed(emitter);
+    service = new EventStreamService(feed, 60_000);
   });
 
   const emitAll = () => {
@@ -53,6 +56,19 @@ describe('EventStreamService', () => {
     ]);
     expect(jobs.messages.map((m) => m.type)).toEqual(['job:queued']);
     for (const { subscription } of [exact, family, one, jobs]) subscription.unsubscribe();
+  });
+
+  it("streams other replicas' events with this replica's, through the same filters", () => {
+    const { messages, subscription } = collect(service, { types: ['container:*'], containerId: 'b' });
+    emitter.emit('container:created', { containerId: 'b', state: 'created' });
+    feed.deliverRemote({ name: 'container:started', payload: { containerId: 'b', state: 'running' } });
+    feed.deliverRemote({ name: 'container:started', payload: { containerId: 'other', state: 'running' } });
+    feed.deliverRemote({ name: 'job:queued', payload: { jobId: 'j', containerId: 'b' } });
+    subscription.unsubscribe();
+    expect(messages).toEqual([
+      { type: 'container:created', data: { containerId: 'b', state: 'created' } },
+      { type: 'container:started', data: { containerId: 'b', state: 'running' } },
+    ]);
   });
 
   it('sends heartbeats, and leaves no listener or timer behind once unsubscribed', () => {

@@ -1,13 +1,10 @@
 import { Inject, Injectable, MessageEvent, Optional } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
 import { Observable } from 'rxjs';
+import { PublicEventFeed } from './public-event-feed';
 
 /** Milliseconds between heartbeats when the client does not choose; proxies drop connections idle for longer. */
 export const EVENTS_HEARTBEAT_MS = Symbol('EVENTS_HEARTBEAT_MS');
 export const DEFAULT_HEARTBEAT_MS = 15_000;
-/** The event families offered to clients; anything else on the emitter stays internal. */
-const PUBLIC_FAMILIES = ['container:', 'job:'];
-
 export interface EventStreamOptions {
   /** Exact names or families (`container:*`, `*`); empty or absent means every public event. */
   types?: string[];
@@ -16,16 +13,16 @@ export interface EventStreamOptions {
 }
 
 /**
- * RunnerHub's events as an Observable of SSE messages: one listener on the emitter per subscriber, removed when the
- * subscriber goes (Nest unsubscribes when the client disconnects), plus a heartbeat so that proxies keep the
- * connection open.
+ * RunnerHub's public events (this replica's and, on PostgreSQL, the other replicas') as an Observable of SSE
+ * messages: one subscription to the feed per subscriber, removed when the subscriber goes (the responder
+ * unsubscribes when the client disconnects), plus a heartbeat so that proxies keep the connection open.
  */
 @Injectable()
 export class EventStreamService {
   private readonly defaultHeartbeatMs: number;
 
   constructor(
-    private readonly emitter: EventEmitter2,
+    private readonly feed: PublicEventFeed,
     @Optional() @Inject(EVENTS_HEARTBEAT_MS) heartbeatMs?: number,
   ) {
     this.defaultHeartbeatMs = heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
@@ -35,20 +32,18 @@ export class EventStreamService {
     const matches = eventMatcher(options.types ?? []);
     const heartbeatMs = options.heartbeatMs ?? this.defaultHeartbeatMs;
     return new Observable<MessageEvent>((subscriber) => {
-      const listener = (event: string | string[], payload: unknown) => {
-        const name = Array.isArray(event) ? event.join(':') : event;
-        if (!PUBLIC_FAMILIES.some((family) => name.startsWith(family)) || !matches(name)) return;
+      const events = this.feed.all().subscribe(({ name, payload }) => {
+        if (!matches(name)) return;
         if (options.containerId !== undefined && containerIdOf(payload) !== options.containerId) return;
         subscriber.next({ type: name, data: toData(payload) });
-      };
-      this.emitter.onAny(listener);
+      });
       const heartbeat = setInterval(
         () => subscriber.next({ type: 'heartbeat', data: { at: new Date().toISOString() } }),
         heartbeatMs,
       );
       return () => {
         clearInterval(heartbeat);
-        this.emitter.offAny(listener);
+        events.unsubscribe();
       };
     });
   }
