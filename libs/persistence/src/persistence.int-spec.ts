@@ -58,6 +58,7 @@ describe.each(testDatabaseKinds())('persistence on %s', (kind) => {
       'CreateRunnersAndDeliveries1764720000000',
       'CreateContainerStats1764806400000',
       'RealRunners1764892800000',
+      'DeliveryRetentionIndex1764979200000',
     ]);
     const pending = await dataSource.driver.createSchemaBuilder().log();
     expect(pending.upQueries.map((q) => q.query)).toEqual([]);

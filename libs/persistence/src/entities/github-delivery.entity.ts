@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /** What RunnerHub did with a webhook delivery. */
 export type DeliveryOutcome = 'queued' | 'updated' | 'ignored';
@@ -9,6 +9,8 @@ export type DeliveryOutcome = 'queued' | 'updated' | 'ignored';
  * and GitHub's own redelivery can try again.
  */
 @Entity({ name: 'github_deliveries' })
+// The retention job deletes the oldest receipts first.
+@Index('idx_deliveries_received', ['receivedAt'])
 export class GitHubDeliveryEntity {
   @PrimaryColumn({ type: 'varchar', length: 64 })
   deliveryId!: string;

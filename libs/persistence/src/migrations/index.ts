@@ -4,6 +4,7 @@ import { CreateJobs1764633600000 } from './1764633600000-create-jobs';
 import { CreateRunnersAndDeliveries1764720000000 } from './1764720000000-create-runners-and-deliveries';
 import { CreateContainerStats1764806400000 } from './1764806400000-create-container-stats';
 import { RealRunners1764892800000 } from './1764892800000-real-runners';
+import { DeliveryRetentionIndex1764979200000 } from './1764979200000-delivery-retention-index';
 
 /** Every migration, oldest first. A new one is appended here as well as written to its own file. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   CreateRunnersAndDeliveries1764720000000,
   CreateContainerStats1764806400000,
   RealRunners1764892800000,
+  DeliveryRetentionIndex1764979200000,
 ];
