@@ -4,7 +4,14 @@ import { ServiceProcess } from '../support/service-process';
 import { TEST_DATABASE_URL } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 
-const DUTIES = ['cleanup', 'retention', 'stale-sweep', 'monitoring-stats', 'monitoring-health'] as const;
+const DUTIES = [
+  'cleanup',
+  'retention',
+  'stale-sweep',
+  'monitoring-stats',
+  'monitoring-health',
+  'engine-probe',
+] as const;
 type Duty = (typeof DUTIES)[number];
 
 const RETRY_MS = 500;

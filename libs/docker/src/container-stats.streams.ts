@@ -1,7 +1,6 @@
-import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import type Dockerode from 'dockerode';
 import type { Readable } from 'node:stream';
-import { DOCKER_CLIENT } from './docker.tokens';
 import type { ResourceUsage } from './engine.types';
 import { computeResourceUsage, RawStatsSample } from './resource-usage';
 
@@ -17,12 +16,11 @@ interface Subscription {
  * reads memory instead of making a request per container and waiting for the engine's next collector tick, and a
  * container whose stream stalls only ages its own sample.
  */
-@Injectable()
-export class ContainerStatsStreams implements OnModuleDestroy {
+export class ContainerStatsStreams {
   private readonly logger = new Logger(ContainerStatsStreams.name);
   private readonly subscriptions = new Map<string, Subscription>();
 
-  constructor(@Inject(DOCKER_CLIENT) private readonly client: Dockerode) {}
+  constructor(private readonly client: Dockerode) {}
 
   /** Starts following a container's stats unless already following it (again, if its stream ended). */
   follow(engineId: string): void {
@@ -51,7 +49,8 @@ export class ContainerStatsStreams implements OnModuleDestroy {
     return this.subscriptions.size;
   }
 
-  onModuleDestroy(): void {
+  /** For EngineRegistry: every stream ends with its engine's connection. */
+  close(): void {
     this.retainOnly(new Set());
   }
 

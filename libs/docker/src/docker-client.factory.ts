@@ -9,6 +9,12 @@ import Dockerode from 'dockerode';
  */
 export const ENGINE_API_VERSION = 'v1.41';
 
+/** Which engine of the fleet a client talks to: its name, and where it is. */
+export interface EngineTarget {
+  name: string;
+  endpoint: DockerEndpoint;
+}
+
 /** The files DOCKER_CERT_PATH holds, named as the docker CLI names them. */
 export const TLS_FILES = { ca: 'ca.pem', cert: 'cert.pem', key: 'key.pem' } as const;
 

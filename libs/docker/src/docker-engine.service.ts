@@ -1,5 +1,5 @@
-import { AppConfig, DomainError, ErrorCode } from '@app/common';
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { DomainError, ErrorCode } from '@app/common';
+import { Logger } from '@nestjs/common';
 import type Dockerode from 'dockerode';
 import type { Duplex } from 'node:stream';
 import { toContainerInspection, toContainerSummary } from './container-inspection.mapper';
@@ -7,15 +7,9 @@ import { ContainerLogsReader } from './container-logs.parser';
 import { toCreateOptions } from './container-spec.mapper';
 import { toDaemonSidecarCreateOptions } from './container-spec.mapper';
 import { withDeadline } from './deadline';
-import { describeEndpoint } from './docker-client.factory';
+import { describeEndpoint, EngineTarget } from './docker-client.factory';
 import { DEFAULT_DOCKER_ENGINE_OPTIONS, DockerEngineOptions } from './docker-options';
-import { DOCKER_CLIENT, DOCKER_ENGINE_OPTIONS } from './docker.tokens';
-import {
-  ENGINE_CALL_OBSERVER,
-  EngineCallObserver,
-  NO_ENGINE_CALL_OBSERVER,
-  reportEngineCall,
-} from './engine-call.observer';
+import { EngineCallObserver, NO_ENGINE_CALL_OBSERVER, reportEngineCall } from './engine-call.observer';
 import { EngineCallContext, mapEngineError } from './engine-error.mapper';
 import type {
   ContainerInspection,
@@ -65,24 +59,28 @@ type StatsQuery = { stream: false; 'one-shot'?: boolean } & Abortable;
 class ExecDeadlineExceeded extends Error {}
 
 /**
- * RunnerHub's only door to the Docker engine. Every call has a deadline (the engine can hang), every failure comes
- * out as a DomainError from mapEngineError, and nothing of dockerode leaks through the return types.
+ * RunnerHub's only door to one Docker engine (EngineRegistry holds one per engine of the fleet). Every call has a
+ * deadline (the engine can hang), every failure comes out as a DomainError from mapEngineError naming the engine, and
+ * nothing of dockerode leaks through the return types.
  */
-@Injectable()
 export class DockerEngine {
   private readonly logger = new Logger(DockerEngine.name);
-  private readonly endpoint: string;
+  /** The engine's name in the fleet (`default` for DOCKER_HOST alone). */
+  readonly name: string;
+  /** Where it is, in DOCKER_HOST notation, for messages. */
+  readonly endpoint: string;
   private readonly options: DockerEngineOptions;
   private readonly baselines: StatsBaselineCache;
   private readonly engineCalls: EngineCalls;
 
   constructor(
-    @Inject(DOCKER_CLIENT) private readonly client: Dockerode,
-    config: AppConfig,
-    @Optional() @Inject(DOCKER_ENGINE_OPTIONS) options?: Partial<DockerEngineOptions>,
-    @Optional() @Inject(ENGINE_CALL_OBSERVER) private readonly observer: EngineCallObserver = NO_ENGINE_CALL_OBSERVER,
+    private readonly client: Dockerode,
+    target: EngineTarget,
+    options?: Partial<DockerEngineOptions>,
+    private readonly observer: EngineCallObserver = NO_ENGINE_CALL_OBSERVER,
   ) {
-    this.endpoint = describeEndpoint(config.docker);
+    this.name = target.name;
+    this.endpoint = describeEndpoint(target.endpoint);
     this.options = { ...DEFAULT_DOCKER_ENGINE_OPTIONS, ...options };
     this.baselines = new StatsBaselineCache(this.options.statsBaselineCapacity, this.options.statsBaselineMaxAgeMs);
     this.engineCalls = client;

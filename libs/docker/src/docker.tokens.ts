@@ -1,6 +1,3 @@
-/** The dockerode client, made once from AppConfig. Internal to libs/docker: nothing outside may inject it. */
-export const DOCKER_CLIENT = Symbol('DOCKER_CLIENT');
-
 /** Optional overrides of {@link DockerEngineOptions}; see DockerModule.forRoot. */
 export const DOCKER_ENGINE_OPTIONS = Symbol('DOCKER_ENGINE_OPTIONS');
 

@@ -51,13 +51,17 @@ describe('EngineEventStream (against a scripted engine)', () => {
   let warn: jest.SpyInstance;
 
   function build(options: Record<string, unknown> = {}): void {
-    stream = new EngineEventStream(engine as unknown as Dockerode, config, {
-      initialBackoffMs: 100,
-      maxBackoffMs: 400,
-      connectTimeoutMs: 1_000,
-      resumeOverlapMs: 1_000,
-      ...options,
-    });
+    stream = new EngineEventStream(
+      engine as unknown as Dockerode,
+      { name: 'default', endpoint: config.docker },
+      {
+        initialBackoffMs: 100,
+        maxBackoffMs: 400,
+        connectTimeoutMs: 1_000,
+        resumeOverlapMs: 1_000,
+        ...options,
+      },
+    );
     events = [];
     statuses = [];
     stream.events$.subscribe((event) => events.push(event));
@@ -72,7 +76,7 @@ describe('EngineEventStream (against a scripted engine)', () => {
   });
 
   afterEach(() => {
-    stream.onModuleDestroy();
+    stream.shutDown();
     jest.useRealTimers();
     jest.restoreAllMocks();
   });
@@ -197,7 +201,7 @@ describe('EngineEventStream (against a scripted engine)', () => {
 
     let completed = false;
     stream.events$.subscribe({ complete: () => (completed = true) });
-    stream.onModuleDestroy();
+    stream.shutDown();
     expect(completed).toBe(true);
   });
 });

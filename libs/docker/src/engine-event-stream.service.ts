@@ -1,11 +1,9 @@
-import { AppConfig } from '@app/common';
-import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import type Dockerode from 'dockerode';
 import type { IncomingMessage } from 'node:http';
 import { BehaviorSubject, distinctUntilChanged, Observable, Subject } from 'rxjs';
-import { describeEndpoint } from './docker-client.factory';
+import { describeEndpoint, EngineTarget } from './docker-client.factory';
 import { DEFAULT_ENGINE_EVENT_STREAM_OPTIONS, EngineEventStreamOptions } from './docker-options';
-import { DOCKER_CLIENT, ENGINE_EVENT_STREAM_OPTIONS } from './docker.tokens';
 import { mapEngineError } from './engine-error.mapper';
 import { LineSplitter, parseEngineEventLine } from './engine-event.parser';
 import type { EngineEvent, EngineStreamStatus } from './engine.types';
@@ -33,9 +31,10 @@ interface Connection {
  * Nothing is ever thrown into subscribers: failures are logged and retried, and events$ only completes when the
  * module is destroyed.
  */
-@Injectable()
-export class EngineEventStream implements OnModuleDestroy {
+export class EngineEventStream {
   private readonly logger = new Logger(EngineEventStream.name);
+  /** The engine's name in the fleet. */
+  readonly engineName: string;
   private readonly endpoint: string;
   private readonly options: EngineEventStreamOptions;
   private readonly eventsSubject = new Subject<EngineEvent>();
@@ -50,11 +49,12 @@ export class EngineEventStream implements OnModuleDestroy {
   readonly status$: Observable<EngineStreamStatus> = this.statusSubject.pipe(distinctUntilChanged());
 
   constructor(
-    @Inject(DOCKER_CLIENT) private readonly client: Dockerode,
-    config: AppConfig,
-    @Optional() @Inject(ENGINE_EVENT_STREAM_OPTIONS) options?: Partial<EngineEventStreamOptions>,
+    private readonly client: Dockerode,
+    target: EngineTarget,
+    options?: Partial<EngineEventStreamOptions>,
   ) {
-    this.endpoint = describeEndpoint(config.docker);
+    this.engineName = target.name;
+    this.endpoint = describeEndpoint(target.endpoint);
     this.options = { ...DEFAULT_ENGINE_EVENT_STREAM_OPTIONS, ...options };
     this.backoffMs = this.options.initialBackoffMs;
     this.cursor = new EventResumeCursor(this.options.resumeOverlapMs);
@@ -81,7 +81,8 @@ export class EngineEventStream implements OnModuleDestroy {
     this.statusSubject.next('disconnected');
   }
 
-  onModuleDestroy(): void {
+  /** For EngineRegistry: the stream ends with its engine's connection, and completes for its subscribers. */
+  shutDown(): void {
     this.stop();
     this.eventsSubject.complete();
     this.statusSubject.complete();

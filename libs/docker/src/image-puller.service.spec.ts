@@ -59,7 +59,8 @@ function setup(options: Partial<DockerEngineOptions> = {}, withEvents = true) {
   emitter.onAny((name, payload) => events.push({ name: String(name), payload: payload as Record<string, unknown> }));
   const puller = new ImagePuller(
     engine as unknown as Dockerode,
-    config,
+    { name: 'default', endpoint: config.docker },
+    config.runners.registryAuth,
     options,
     undefined,
     withEvents ? emitter : undefined,

@@ -1,5 +1,4 @@
 import {
-  AppConfig,
   DomainError,
   ErrorCode,
   EventPublisher,
@@ -10,19 +9,13 @@ import {
   RunnerHubEventMap,
   RunnerHubEventName,
 } from '@app/common';
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
+import { Logger } from '@nestjs/common';
+import type { EventEmitter2 } from '@nestjs/event-emitter';
 import type Dockerode from 'dockerode';
 import { withDeadline } from './deadline';
-import { describeEndpoint } from './docker-client.factory';
+import { describeEndpoint, EngineTarget } from './docker-client.factory';
 import { DEFAULT_DOCKER_ENGINE_OPTIONS, DockerEngineOptions } from './docker-options';
-import { DOCKER_CLIENT, DOCKER_ENGINE_OPTIONS } from './docker.tokens';
-import {
-  ENGINE_CALL_OBSERVER,
-  EngineCallObserver,
-  NO_ENGINE_CALL_OBSERVER,
-  reportEngineCall,
-} from './engine-call.observer';
+import { EngineCallObserver, NO_ENGINE_CALL_OBSERVER, reportEngineCall } from './engine-call.observer';
 import { mapEngineError } from './engine-error.mapper';
 import { canonicalReference, DOCKER_HUB, parseImageReference, registryOf, repoDigestFor } from './image-reference';
 import { classifyPullFailure, engineTextOf, redact } from './pull-failure';
@@ -92,9 +85,10 @@ interface PullCall {
  * HTTP 200. Events go out through EventPublisher when the application has an EventEmitter2 (EventEmitterModule);
  * without one (a bare DockerModule in a test), only onProgress reports.
  */
-@Injectable()
 export class ImagePuller {
   private readonly logger = new Logger(ImagePuller.name);
+  /** The engine's name in the fleet: a pull is per engine, as each keeps its own images. */
+  readonly engineName: string;
   private readonly endpoint: string;
   private readonly options: DockerEngineOptions;
   private readonly credentials: readonly RegistryCredential[];
@@ -102,15 +96,17 @@ export class ImagePuller {
   private readonly inFlight = new Map<string, SharedPull>();
 
   constructor(
-    @Inject(DOCKER_CLIENT) private readonly client: Dockerode,
-    config: AppConfig,
-    @Optional() @Inject(DOCKER_ENGINE_OPTIONS) options?: Partial<DockerEngineOptions>,
-    @Optional() @Inject(ENGINE_CALL_OBSERVER) private readonly observer: EngineCallObserver = NO_ENGINE_CALL_OBSERVER,
-    @Optional() emitter?: EventEmitter2,
+    private readonly client: Dockerode,
+    target: EngineTarget,
+    credentials: readonly RegistryCredential[],
+    options?: Partial<DockerEngineOptions>,
+    private readonly observer: EngineCallObserver = NO_ENGINE_CALL_OBSERVER,
+    emitter?: EventEmitter2,
   ) {
-    this.endpoint = describeEndpoint(config.docker);
+    this.engineName = target.name;
+    this.endpoint = describeEndpoint(target.endpoint);
     this.options = { ...DEFAULT_DOCKER_ENGINE_OPTIONS, ...options };
-    this.credentials = config.runners?.registryAuth ?? [];
+    this.credentials = credentials;
     this.events = emitter ? new EventPublisher(emitter) : null;
   }
 

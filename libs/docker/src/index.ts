@@ -1,6 +1,7 @@
 export * from './container-stats.streams';
 export * from './docker.module';
 export * from './docker-engine.service';
+export * from './engine-registry';
 export * from './engine-event-stream.service';
 export * from './engine-call.observer';
 export * from './engine.types';
@@ -13,6 +14,7 @@ export type { PullProgress } from './pull-progress';
 export { DEFAULT_DOCKER_ENGINE_OPTIONS, DEFAULT_ENGINE_EVENT_STREAM_OPTIONS } from './docker-options';
 export type { DockerEngineOptions, EngineEventStreamOptions } from './docker-options';
 export { describeEndpoint } from './docker-client.factory';
+export type { EngineTarget } from './docker-client.factory';
 export { computeResourceUsage } from './resource-usage';
 export type { RawStatsSample } from './resource-usage';
 export { demultiplex, StreamDemuxer, StreamDemuxError } from './stream-demux';

@@ -59,6 +59,7 @@ describe.each(testDatabaseKinds())('persistence on %s', (kind) => {
       'CreateContainerStats1764806400000',
       'RealRunners1764892800000',
       'DeliveryRetentionIndex1764979200000',
+      'FleetEngines1765065600000',
     ]);
     const pending = await dataSource.driver.createSchemaBuilder().log();
     expect(pending.upQueries.map((q) => q.query)).toEqual([]);

@@ -8,6 +8,7 @@ import {
   AuditLogRepository,
   ContainerRecordRepository,
   ContainerStatsRepository,
+  EngineRepository,
   GitHubDeliveryRepository,
   JobRepository,
   RunnerRepository,
@@ -24,6 +25,7 @@ const PROVIDERS = [
   RunnerRepository,
   GitHubDeliveryRepository,
   ContainerStatsRepository,
+  EngineRepository,
   ScanLock,
 ];
 

@@ -1,7 +1,13 @@
-import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { ValidationError, validateSync } from 'class-validator';
+import {
+  DEFAULT_ENGINE_NAME,
+  defaultCertPath,
+  EngineSetting,
+  parseDockerEngines,
+  parseDockerHost,
+} from './engine-settings';
 import { EnvironmentDto } from './environment.dto';
 
 export type ApiKeyRole = 'viewer' | 'operator' | 'admin';
@@ -9,6 +15,9 @@ export interface ApiKeySpec {
   key: string;
   role: ApiKeyRole;
 }
+
+/** Where a new container goes among the engines that fit it (PLACEMENT). */
+export type PlacementMode = 'spread' | 'pack';
 
 /** Where the Docker engine is, in the shape the engine client takes. */
 export type DockerEndpoint =
@@ -56,7 +65,17 @@ export class AppConfig {
   readonly port!: number;
   readonly log!: { level: string; format: 'json' | 'pretty' };
   readonly database!: DatabaseSettings;
+  /** The first engine's endpoint (DOCKER_HOST, or the first of DOCKER_ENGINES). */
   readonly docker!: DockerEndpoint;
+  /** The Docker engines RunnerHub places containers on; DOCKER_HOST alone is the one engine `default`. */
+  readonly engines!: EngineSetting[];
+  /**
+   * Where a new container goes among the engines that fit it: `spread` the least loaded, `pack` the most loaded that
+   * still has room (so idle hosts stay empty and can be switched off).
+   */
+  readonly placement!: { mode: PlacementMode };
+  /** Each engine is pinged every `intervalMs`; one that has not answered for `unreachableAfterMs` is `unreachable`. */
+  readonly engineProbe!: { intervalMs: number; unreachableAfterMs: number };
   /** Keys from RUNNERHUB_API_KEYS; undefined when unset (one admin key is then generated on first start). */
   readonly apiKeys!: ApiKeySpec[] | undefined;
   /** The default runner image (a job may name its own). */
@@ -189,7 +208,6 @@ export class ConfigurationError extends Error {
   }
 }
 
-const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
 /** LIMIT_MAX_* when unset: the most a container may ask for. */
 const CEILINGS = { memoryMB: 32_768, cpus: 16, pids: 32_768 };
 
@@ -198,7 +216,20 @@ export function loadAppConfig(env: Record<string, string | undefined>, cwd: stri
   const errors = validateSync(dto, { forbidUnknownValues: true });
   if (errors.length > 0) throw new ConfigurationError(describe(errors, env));
   const problems = crossChecks(dto);
+  const fleet = dto.DOCKER_ENGINES ? parseDockerEngines(dto.DOCKER_ENGINES) : null;
+  if (fleet) problems.push(...fleet.problems);
   if (problems.length > 0) throw new ConfigurationError(problems);
+  const engines: EngineSetting[] = fleet?.engines ?? [
+    {
+      name: DEFAULT_ENGINE_NAME,
+      endpoint: parseDockerHost(
+        dto.DOCKER_HOST,
+        dto.DOCKER_TLS_VERIFY ? (dto.DOCKER_CERT_PATH ?? defaultCertPath()) : undefined,
+      ),
+      labels: [],
+      capacity: {},
+    },
+  ];
 
   const nodeEnv = (dto.NODE_ENV ?? 'development') as AppConfig['nodeEnv'];
   const dataDir = absolute(dto.RUNNERHUB_DATA_DIR ?? './data', cwd);
@@ -212,10 +243,13 @@ export function loadAppConfig(env: Record<string, string | undefined>, cwd: stri
     database: dto.DATABASE_URL
       ? { kind: 'postgres', url: dto.DATABASE_URL }
       : { kind: 'sqlite', dataDir, file: resolve(dataDir, 'runnerhub.sqlite') },
-    docker: parseDockerHost(
-      dto.DOCKER_HOST,
-      dto.DOCKER_TLS_VERIFY ? (dto.DOCKER_CERT_PATH ?? defaultCertPath()) : undefined,
-    ),
+    docker: engines[0].endpoint,
+    engines,
+    placement: { mode: (dto.PLACEMENT ?? 'spread') as PlacementMode },
+    engineProbe: {
+      intervalMs: dto.ENGINE_PROBE_INTERVAL_MS ?? 5_000,
+      unreachableAfterMs: dto.ENGINE_UNREACHABLE_AFTER_MS ?? 15_000,
+    },
     dataDir,
     leadership: { retryMs: dto.LEADERSHIP_RETRY_MS ?? 5_000 },
     apiKeys: dto.RUNNERHUB_API_KEYS?.split(',').map((pair) => {
@@ -421,30 +455,6 @@ function normaliseRegistry(registry: string): string {
   return host === 'index.docker.io' || host === 'registry-1.docker.io' ? 'docker.io' : host;
 }
 
-/** The docker CLI's default: ~/.docker. */
-function defaultCertPath(): string {
-  return resolve(homedir(), '.docker');
-}
-
-/**
- * DOCKER_HOST as the docker CLI reads it. With DOCKER_TLS_VERIFY a tcp:// host is spoken to over TLS with the client
- * certificate and CA from DOCKER_CERT_PATH, and the engine's certificate is verified.
- */
-function parseDockerHost(value: string | undefined, tlsCertPath: string | undefined): DockerEndpoint {
-  if (!value) return { kind: 'socket', socketPath: DEFAULT_DOCKER_SOCKET };
-  if (value.startsWith('unix://')) return { kind: 'socket', socketPath: value.slice('unix://'.length) };
-  const url = new URL(value);
-  const protocol = url.protocol === 'https:' || tlsCertPath !== undefined ? 'https' : 'http';
-  const defaultPort = protocol === 'https' ? 2376 : 2375;
-  return {
-    kind: 'tcp',
-    protocol,
-    host: url.hostname,
-    port: url.port ? Number(url.port) : defaultPort,
-    ...(tlsCertPath !== undefined ? { tls: { certPath: tlsCertPath } } : {}),
-  };
-}
-
 function splitList(value: string | undefined): string[] {
   return value
     ? value
@@ -503,6 +513,10 @@ class EnvironmentDtoKeys implements Record<keyof EnvironmentDto, true> {
   RUNNER_IMAGES_ALLOWED = true as const;
   REPOSITORIES_ALLOWED = true as const;
   LEADERSHIP_RETRY_MS = true as const;
+  DOCKER_ENGINES = true as const;
+  PLACEMENT = true as const;
+  ENGINE_PROBE_INTERVAL_MS = true as const;
+  ENGINE_UNREACHABLE_AFTER_MS = true as const;
   MAX_CONCURRENT_CONTAINERS = true as const;
   RATE_LIMIT_MUTATIONS_PER_MINUTE = true as const;
   RATE_LIMIT_READS_PER_MINUTE = true as const;

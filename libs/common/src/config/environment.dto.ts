@@ -276,6 +276,27 @@ export class EnvironmentDto {
   )
   LEADERSHIP_RETRY_MS?: number;
 
+  /** Several engines (a JSON array; see docs/FLEET.md); DOCKER_HOST is then not used. Checked in full by loadAppConfig. */
+  @PatternSetting(
+    /^\s*\[.*\]\s*$/s,
+    'DOCKER_ENGINES must be a JSON array of engines, such as [{"name":"a","host":"unix:///var/run/docker.sock"}]',
+  )
+  DOCKER_ENGINES?: string;
+
+  @ChoiceSetting('PLACEMENT', ['spread', 'pack'])
+  PLACEMENT?: string;
+
+  @IntegerSetting('ENGINE_PROBE_INTERVAL_MS', 100, 600_000, ' (milliseconds between pings of each engine)')
+  ENGINE_PROBE_INTERVAL_MS?: number;
+
+  @IntegerSetting(
+    'ENGINE_UNREACHABLE_AFTER_MS',
+    100,
+    3_600_000,
+    ' (milliseconds without an answer after which an engine is unreachable and its jobs move)',
+  )
+  ENGINE_UNREACHABLE_AFTER_MS?: number;
+
   @IntegerSetting('MAX_CONCURRENT_CONTAINERS', 1, 1000)
   MAX_CONCURRENT_CONTAINERS?: number;
 

@@ -24,6 +24,7 @@ export interface StoredContainerSpec {
 @Index('idx_containers_job', ['jobId'])
 @Index('idx_containers_runner', ['runnerId'])
 @Index('idx_containers_repository', ['repository'])
+@Index('idx_containers_engine_state', ['engineName', 'state'])
 export class ContainerRecordEntity {
   /** RunnerHub's own id (a UUID), stable across engine restarts; also the `runnerhub.record` label. */
   @PrimaryColumn({ type: 'varchar', length: 36 })
@@ -38,6 +39,14 @@ export class ContainerRecordEntity {
 
   @Column({ type: 'varchar', length: 16 })
   state!: ContainerState;
+
+  /** The engine (of the `engines` table) the container lives on; every engine call about it goes there. */
+  @Column({ type: 'varchar', length: 63, default: 'default' })
+  engineName!: string;
+
+  /** Why it was placed there, as the placement saw it: `engine b: 3.1 GiB free of 8, 2 of 10 slots (spread)`. */
+  @Column({ type: 'text', nullable: true })
+  placement!: string | null;
 
   @Column({ type: 'varchar', length: 128, nullable: true })
   runnerId!: string | null;

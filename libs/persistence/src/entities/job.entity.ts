@@ -71,6 +71,18 @@ export class JobEntity {
   @Column({ type: 'varchar', length: 64, nullable: true })
   githubRunnerName!: string | null;
 
+  /** The engine the job's runner is placed on (at its claim, under the slot lock); null while queued. */
+  @Column({ type: 'varchar', length: 63, nullable: true })
+  engineName!: string | null;
+
+  /** Why it was placed there (see ContainerRecordEntity.placement). */
+  @Column({ type: 'text', nullable: true })
+  placement!: string | null;
+
+  /** Why a queued job is still waiting, when no engine can take it (`no active engine has the labels gpu`). */
+  @Column({ type: 'text', nullable: true })
+  waitingReason!: string | null;
+
   /** The last runner was too old for GitHub: the next one pulls its image again first. */
   @Column({ type: 'boolean', default: false })
   refreshImage!: boolean;

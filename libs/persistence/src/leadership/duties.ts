@@ -8,6 +8,8 @@ export const DUTY_LOCK_KEYS = {
   'stale-sweep': 3,
   'monitoring-stats': 4,
   'monitoring-health': 5,
+  /** Pinging every engine, marking the silent ones unreachable, finishing drains. */
+  'engine-probe': 6,
 } as const;
 
 export type Duty = keyof typeof DUTY_LOCK_KEYS;

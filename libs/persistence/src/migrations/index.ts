@@ -5,6 +5,7 @@ import { CreateRunnersAndDeliveries1764720000000 } from './1764720000000-create-
 import { CreateContainerStats1764806400000 } from './1764806400000-create-container-stats';
 import { RealRunners1764892800000 } from './1764892800000-real-runners';
 import { DeliveryRetentionIndex1764979200000 } from './1764979200000-delivery-retention-index';
+import { FleetEngines1765065600000 } from './1765065600000-fleet-engines';
 
 /** Every migration, oldest first. A new one is appended here as well as written to its own file. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   CreateContainerStats1764806400000,
   RealRunners1764892800000,
   DeliveryRetentionIndex1764979200000,
+  FleetEngines1765065600000,
 ];

@@ -5,3 +5,4 @@ export * from './job.repository';
 export * from './github-delivery.repository';
 export * from './runner.repository';
 export * from './container-stats.repository';
+export * from './engine.repository';
