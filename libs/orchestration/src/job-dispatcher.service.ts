@@ -1,5 +1,5 @@
 import { AppConfig, errorMessage, JobState } from '@app/common';
-import { DutyLeadership, JobRepository } from '@app/persistence';
+import { DutyLeadership, JobRepository, runnerPlacementNeed } from '@app/persistence';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { JobTransitions } from './job-transitions.service';
@@ -73,7 +73,10 @@ export class JobDispatcher implements OnApplicationBootstrap, OnApplicationShutd
       this.kickedWhileDraining = false;
       for (;;) {
         if (this.stopping) return;
-        const job = await this.jobs.claimNext(this.config.maxConcurrentContainers);
+        const job = await this.jobs.claimNext(this.config.maxConcurrentContainers, {
+          mode: this.config.placement.mode,
+          need: () => runnerPlacementNeed(this.config),
+        });
         if (!job) break;
         this.transitions.announce(job, JobState.Queued, 'claimed by the dispatcher');
         this.inFlight.add(job.id);

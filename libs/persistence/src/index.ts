@@ -6,3 +6,4 @@ export * from './repositories';
 export * from './transaction-runner';
 export * from './scan-lock';
 export * from './leadership';
+export * from './placement';

@@ -1,15 +1,27 @@
-import { ContainerState, DomainError, ErrorCode } from '@app/common';
+import { AppConfig, ContainerState, DEFAULT_ENGINE_NAME, DomainError, ErrorCode, PlacementMode } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In, Repository } from 'typeorm';
+import { DataSource, EntityManager, In, Repository } from 'typeorm';
 import { ContainerRecordEntity, ContainerTransitionEntity, JobEntity } from '../entities';
+import {
+  chooseEngine,
+  countEngineLoads,
+  PlacementNeed,
+  placementEngines,
+  runnerPlacementNeed,
+  WaitingCause,
+} from '../placement';
 import { TransactionRunner } from '../transaction-runner';
 import { holdsJobSlot, LIVE_CONTAINER_STATES, lockSlots, requireFreeSlot } from './runner-slots';
 
+/**
+ * A record to write. `engineName` and `placement` are for a container of a queued job, placed at the job's claim
+ * (left out, the job's own are taken); a container of no job is placed by InsertOptions.placement instead.
+ */
 export type NewContainerRecord = Pick<
   ContainerRecordEntity,
   'id' | 'name' | 'runnerId' | 'jobId' | 'repository' | 'spec' | 'limits' | 'security'
-> & { state?: ContainerState; engineId?: string | null };
+> & { state?: ContainerState; engineId?: string | null; engineName?: string; placement?: string | null };
 
 export interface TransitionAttribution {
   reason: string;
@@ -28,10 +40,35 @@ export interface TransitionChange extends TransitionAttribution {
   maxSlots?: number;
 }
 
+/** Where a container of no queued job may go, and what it takes there. */
+export interface ContainerPlacementRequest extends PlacementNeed {
+  /** Engine labels it needs (lower case); every one must be on the engine, as with PlacementRequest.engineLabelsOnly. */
+  labels: string[];
+  /** Only this engine: NOT_FOUND when no engine has the name, CONFLICT when it is not active. */
+  engineName?: string;
+  mode: PlacementMode;
+}
+
 export interface InsertOptions {
   /** MAX_CONCURRENT_CONTAINERS: a record of no queued job takes a slot of its own, or is refused (CAPACITY_EXHAUSTED). */
   maxSlots?: number;
+  /**
+   * Places a record of no queued job on an engine with its labels and room for its limits, under the slot lock, and
+   * writes the engine and the reason on it; CAPACITY_EXHAUSTED (nothing written) when none fits. Ignored for the
+   * container of a queued job, which goes where its job's claim placed it.
+   */
+  placement?: ContainerPlacementRequest;
 }
+
+/** What an operator can do about each reason nothing fits. */
+const REMEDIES: Record<WaitingCause, string> = {
+  'unknown-engine': 'add the engine (DOCKER_ENGINES or POST /api/engines)',
+  labels: 'add an engine with those labels (DOCKER_ENGINES or POST /api/engines), or ask for other labels',
+  'not-active': 'wait for those engines to be active again, or add another engine with those labels',
+  room:
+    'stop or remove a container you no longer need, wait for a job to finish, or give an engine more room ' +
+    '(PATCH /api/engines/:name) or add one',
+};
 
 export interface ContainerRecordFilter {
   state?: ContainerState | ContainerState[];
@@ -57,6 +94,7 @@ export class ContainerRecordRepository {
   constructor(
     @InjectDataSource() dataSource: DataSource,
     private readonly transactions: TransactionRunner,
+    private readonly config: AppConfig,
   ) {
     this.records = dataSource.getRepository(ContainerRecordEntity);
     this.history = dataSource.getRepository(ContainerTransitionEntity);
@@ -65,7 +103,9 @@ export class ContainerRecordRepository {
   /**
    * Writes a new record and the first row of its history together. With `maxSlots`, a record that belongs to no job
    * of the queue is counted against the limit in the same transaction, under the slot lock the dispatcher's claims
-   * take, so two creations at the last free slot cannot both pass and nothing is written for the one refused.
+   * take, so two creations at the last free slot cannot both pass and nothing is written for the one refused. With
+   * `placement`, such a record is also placed on an engine under that lock, counted against every engine's load as the
+   * dispatcher counts it. A record of a queued job takes its engine from the record, else from its job.
    */
   async insert(
     record: NewContainerRecord,
@@ -74,13 +114,19 @@ export class ContainerRecordRepository {
   ): Promise<ContainerRecordEntity> {
     const state = record.state ?? ContainerState.Creating;
     return this.transactions.run(async (manager) => {
-      if (options.maxSlots !== undefined && !(await holdsJobSlot(manager, record.jobId))) {
+      const job = record.jobId !== null ? await manager.findOneBy(JobEntity, { id: record.jobId }) : null;
+      let engineName = record.engineName ?? job?.engineName ?? DEFAULT_ENGINE_NAME;
+      let placement = record.placement ?? job?.placement ?? null;
+      if (!job && (options.maxSlots !== undefined || options.placement)) {
         await lockSlots(manager);
-        await requireFreeSlot(manager, options.maxSlots);
+        if (options.maxSlots !== undefined) await requireFreeSlot(manager, options.maxSlots);
+        if (options.placement) ({ engineName, placement } = await this.place(manager, options.placement));
       }
       const entity = manager.create(ContainerRecordEntity, {
         ...record,
         engineId: record.engineId ?? null,
+        engineName,
+        placement,
         state,
         exitCode: attribution.exitCode ?? null,
         stateReason: attribution.reason,
@@ -97,6 +143,47 @@ export class ContainerRecordRepository {
       });
       return saved;
     });
+  }
+
+  /** Chooses the engine of a container of no job; call under lockSlots(). */
+  private async place(
+    manager: EntityManager,
+    request: ContainerPlacementRequest,
+  ): Promise<{ engineName: string; placement: string }> {
+    const engines = await placementEngines(manager);
+    if (request.engineName !== undefined) {
+      const pinned = engines.find((engine) => engine.name === request.engineName);
+      if (!pinned) {
+        throw new DomainError(ErrorCode.NotFound, `No Docker engine is named "${request.engineName}"`, {
+          engine: request.engineName,
+        });
+      }
+      if (pinned.state !== 'active') {
+        throw new DomainError(
+          ErrorCode.Conflict,
+          `Engine ${pinned.name} is ${pinned.state} and takes no new containers: name another engine, or none`,
+          { engine: pinned.name, state: pinned.state },
+        );
+      }
+    }
+    const loads = await countEngineLoads(manager, () => runnerPlacementNeed(this.config));
+    const decision = chooseEngine(engines, loads, { ...request, engineLabelsOnly: true }, request.mode);
+    if ('waiting' in decision) {
+      // Asking one engine for labels it lacks is a contradiction in the request, not a lack of room.
+      const code =
+        request.engineName !== undefined && decision.cause === 'labels'
+          ? ErrorCode.Conflict
+          : ErrorCode.CapacityExhausted;
+      throw new DomainError(
+        code,
+        `No engine can take the container: ${decision.waiting}; ${REMEDIES[decision.cause]}`,
+        {
+          waiting: decision.waiting,
+          cause: decision.cause,
+        },
+      );
+    }
+    return { engineName: decision.engineName, placement: decision.reason };
   }
 
   /**

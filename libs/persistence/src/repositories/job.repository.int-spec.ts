@@ -1,34 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { AppConfigModule, ContainerState, ErrorCode, JobState, loadAppConfig } from '@app/common';
-import { Test, TestingModule } from '@nestjs/testing';
-import { createTestDatabase, TestDatabase, testDatabaseKinds } from '../../../../test/support/databases';
-import { PersistenceModule } from '../persistence.module';
+import { ContainerState, ErrorCode, JobState } from '@app/common';
+import { testDatabaseKinds } from '../../../../test/support/databases';
+import { PersistenceReplicas } from '../../../../test/support/persistence-replicas';
 import { ContainerRecordRepository, NewContainerRecord } from './container-record.repository';
-import { JobRepository } from './job.repository';
+import { JobPlacement, JobRepository } from './job.repository';
 
-async function openReplica(database: TestDatabase): Promise<TestingModule> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [AppConfigModule.forRoot(loadAppConfig(database.env)), PersistenceModule],
-  }).compile();
-  await moduleRef.init();
-  return moduleRef;
-}
+/** No engine rows here: every job goes to the implicit `default` engine, which has no limit of its own. */
+const SPREAD: JobPlacement = { mode: 'spread', need: () => ({ memoryMb: 1024, cpuMillis: 1000 }) };
 
 describe.each(testDatabaseKinds())('job queue on %s', (kind) => {
-  let database: TestDatabase;
-  let replicas: TestingModule[] = [];
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    // PostgreSQL gets two replicas (two connection pools) over one queue; SQLite has a single writer by design.
-    replicas = [await openReplica(database)];
-    if (kind === 'postgres') replicas.push(await openReplica(database));
-  });
-
-  afterAll(async () => {
-    for (const replica of replicas) await replica.close();
-    await database?.drop();
-  });
+  // PostgreSQL gets two replicas (two connection pools) over one database; SQLite has a single writer by design.
+  const opened = new PersistenceReplicas(kind);
+  beforeAll(() => opened.open());
+  afterAll(() => opened.close());
+  const replicas = opened.all;
 
   const jobs = () => replicas[0].get(JobRepository);
   const UNLIMITED = 1_000_000;
@@ -45,13 +30,19 @@ describe.each(testDatabaseKinds())('job queue on %s', (kind) => {
     for (let i = 0; i < 3; i++)
       queued.push(await jobs().enqueue({ id: randomUUID(), repository, labels: ['self-hosted'] }));
     const claimed = [
-      await jobs().claimNext(UNLIMITED),
-      await jobs().claimNext(UNLIMITED),
-      await jobs().claimNext(UNLIMITED),
+      await jobs().claimNext(UNLIMITED, SPREAD),
+      await jobs().claimNext(UNLIMITED, SPREAD),
+      await jobs().claimNext(UNLIMITED, SPREAD),
     ];
     expect(claimed.map((j) => j?.id)).toEqual(queued.map((j) => j.id));
     expect(claimed.every((j) => j?.state === JobState.Assigned && j.assignedAt instanceof Date)).toBe(true);
-    expect(await jobs().claimNext(UNLIMITED)).toBeNull();
+    // A fleet never started is the one engine DOCKER_HOST names, with no limit of its own.
+    expect(claimed[0]).toMatchObject({
+      engineName: 'default',
+      placement: 'engine default: memory unlimited, 0 containers, no slot limit (spread)',
+      waitingReason: null,
+    });
+    expect(await jobs().claimNext(UNLIMITED, SPREAD)).toBeNull();
   });
 
   it('never gives one job to two claimers, even from several replicas at once', async () => {
@@ -62,7 +53,11 @@ describe.each(testDatabaseKinds())('job queue on %s', (kind) => {
     const taken: string[] = [];
     await Promise.all(
       claimers.map(async (claimer) => {
-        for (let job = await claimer.claimNext(UNLIMITED); job; job = await claimer.claimNext(UNLIMITED))
+        for (
+          let job = await claimer.claimNext(UNLIMITED, SPREAD);
+          job;
+          job = await claimer.claimNext(UNLIMITED, SPREAD)
+        )
           taken.push(job.id);
       }),
     );
@@ -108,15 +103,15 @@ describe.each(testDatabaseKinds())('job queue on %s', (kind) => {
     await finishActiveJobs();
     for (let i = 0; i < 12; i++) await jobs().enqueue({ id: randomUUID(), repository: 'octo/limit', labels: [] });
     const claimers = replicas.flatMap((replica) => Array.from({ length: 6 }, () => replica.get(JobRepository)));
-    const claimed = await Promise.all(claimers.map((claimer) => claimer.claimNext(4)));
+    const claimed = await Promise.all(claimers.map((claimer) => claimer.claimNext(4, SPREAD)));
     expect(claimed.filter(Boolean)).toHaveLength(4);
     expect(await jobs().countHoldingSlots()).toBe(4);
-    expect(await jobs().claimNext(4)).toBeNull();
+    expect(await jobs().claimNext(4, SPREAD)).toBeNull();
     await finishActiveJobs();
-    expect(await jobs().claimNext(4)).not.toBeNull();
+    expect(await jobs().claimNext(4, SPREAD)).not.toBeNull();
     await finishActiveJobs();
     // Drain what is left so later tests see an empty queue.
-    while (await jobs().claimNext(UNLIMITED));
+    while (await jobs().claimNext(UNLIMITED, SPREAD));
     await finishActiveJobs();
   });
 
@@ -142,9 +137,9 @@ describe.each(testDatabaseKinds())('job queue on %s', (kind) => {
     await records().insert(record(null), made, { maxSlots: 3 });
     expect(await jobs().countHoldingSlots()).toBe(2);
     for (let i = 0; i < 2; i++) await jobs().enqueue({ id: randomUUID(), repository: 'octo/mixed', labels: [] });
-    const claimed = await jobs().claimNext(3);
+    const claimed = await jobs().claimNext(3, SPREAD);
     expect(claimed).not.toBeNull();
-    expect(await jobs().claimNext(3)).toBeNull();
+    expect(await jobs().claimNext(3, SPREAD)).toBeNull();
     // The job's own container holds its job's slot, not one more.
     await records().insert(record(claimed!.id), made, { maxSlots: 3 });
     expect(await jobs().countHoldingSlots()).toBe(3);
@@ -158,13 +153,13 @@ describe.each(testDatabaseKinds())('job queue on %s', (kind) => {
     expect(outcomes.filter((o) => o === 'written')).toHaveLength(1);
     expect(outcomes.filter((o) => o === String(ErrorCode.CapacityExhausted))).toHaveLength(outcomes.length - 1);
     expect(await jobs().countHoldingSlots()).toBe(4);
-    expect(await jobs().claimNext(4)).toBeNull();
+    expect(await jobs().claimNext(4, SPREAD)).toBeNull();
     // A stopped container lets go of its slot; the queue gets it.
     const stopping = await records().transition(tagged.id, tagged.version, { to: ContainerState.Error, ...made });
     expect(stopping.state).toBe(ContainerState.Error);
-    expect(await jobs().claimNext(4)).not.toBeNull();
+    expect(await jobs().claimNext(4, SPREAD)).not.toBeNull();
     await finishActiveJobs();
-    while (await jobs().claimNext(UNLIMITED));
+    while (await jobs().claimNext(UNLIMITED, SPREAD));
     await finishActiveJobs();
     for (const live of await records().findInStates([ContainerState.Creating])) {
       await records().transition(live.id, live.version, { to: ContainerState.Error, ...made });
@@ -175,9 +170,9 @@ describe.each(testDatabaseKinds())('job queue on %s', (kind) => {
     const job = await jobs().enqueue({ id: randomUUID(), repository: 'octo/backoff', labels: [] });
     const availableAt = new Date(Date.now() + 60_000);
     await jobs().update(job.id, job.version, { availableAt, attempts: 1 });
-    expect(await jobs().claimNext(UNLIMITED)).toBeNull();
+    expect(await jobs().claimNext(UNLIMITED, SPREAD)).toBeNull();
     expect((await jobs().nextAvailableAt())?.getTime()).toBe(availableAt.getTime());
-    const later = await jobs().claimNext(UNLIMITED, new Date(availableAt.getTime() + 1));
+    const later = await jobs().claimNext(UNLIMITED, SPREAD, new Date(availableAt.getTime() + 1));
     expect(later).toMatchObject({ id: job.id, state: JobState.Assigned, attempts: 1 });
   });
 });

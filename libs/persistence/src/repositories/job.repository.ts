@@ -1,8 +1,9 @@
-import { JobState } from '@app/common';
+import { JobState, PlacementMode } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In, Repository } from 'typeorm';
 import { JobEntity } from '../entities';
+import { chooseEngine, countEngineLoads, PlacementNeed, placementEngines } from '../placement';
 import { TransactionRunner } from '../transaction-runner';
 import { updateVersioned } from './versioned-update';
 import { Page } from './container-record.repository';
@@ -32,8 +33,23 @@ export type JobChanges = Partial<
     | 'assignedAt'
     | 'startedAt'
     | 'finishedAt'
+    | 'engineName'
+    | 'placement'
+    | 'waitingReason'
   >
 >;
+
+/** How the dispatcher places the job it claims: the mode, and what each job's runner will take on its engine. */
+export interface JobPlacement {
+  mode: PlacementMode;
+  need: (job: JobEntity) => PlacementNeed;
+}
+
+/**
+ * Queued jobs looked at in one claim, oldest first: enough that a few jobs no engine can take (a label nobody has)
+ * do not hold up the rest of the queue, few enough that one claim stays a short transaction.
+ */
+const CLAIM_WINDOW = 50;
 
 /**
  * The job queue. Jobs are taken in the order they were queued; a claim moves one job from QUEUED to ASSIGNED in one
@@ -84,24 +100,41 @@ export class JobRepository {
   }
 
   /**
-   * Takes the oldest queued job whose back-off has passed, unless `maxActive` slots are already held (by jobs, or by
-   * containers made through the API); null when there is nothing to take. The count and the claim run under the slot
-   * lock that container creation takes too, so replicas and API callers together never exceed the limit.
+   * Takes the oldest queued job whose back-off has passed and that some engine can take, and places it there
+   * (engineName, and the reason in `placement`), unless `maxActive` slots are already held (by jobs, or by containers
+   * made through the API); null when there is nothing to take. The count, the engines' loads and the claim run in one
+   * transaction under the slot lock that container creation takes too, so replicas and API callers together never
+   * exceed the limit nor overbook an engine. Jobs passed over because no engine fits are given the reason in
+   * `waitingReason` (written only when it changed, so a quiet queue writes nothing); the claimed job's is cleared.
    */
-  claimNext(maxActive: number, now = new Date()): Promise<JobEntity | null> {
+  claimNext(maxActive: number, placement: JobPlacement, now = new Date()): Promise<JobEntity | null> {
     return this.transactions.run(async (manager) => {
       await lockSlots(manager);
       if ((await this.countHoldingSlots(manager)) >= maxActive) return null;
-      // The version guard makes a lost race visible even where row locks are not available: try the next one.
-      for (let attempt = 0; attempt < 5; attempt++) {
-        const next = await this.oldestQueued(manager, now);
-        if (!next) return null;
+      const window = await this.queuedWindow(manager, now);
+      if (window.length === 0) return null;
+      const engines = await placementEngines(manager);
+      const loads = await countEngineLoads(manager, placement.need);
+      for (const job of window) {
+        const decision = chooseEngine(engines, loads, { labels: job.labels, ...placement.need(job) }, placement.mode);
+        if ('waiting' in decision) {
+          if (job.waitingReason !== decision.waiting) await this.noteWaiting(manager, job.id, decision.waiting);
+          continue;
+        }
+        // The version guard makes a lost race visible even where row locks are not available: try the next one.
         const claimed = await manager.update(
           JobEntity,
-          { id: next.id, version: next.version, state: JobState.Queued },
-          { state: JobState.Assigned, assignedAt: new Date(), version: next.version + 1 },
+          { id: job.id, version: job.version, state: JobState.Queued },
+          {
+            state: JobState.Assigned,
+            assignedAt: new Date(),
+            engineName: decision.engineName,
+            placement: decision.reason,
+            waitingReason: null,
+            version: job.version + 1,
+          },
         );
-        if (claimed.affected === 1) return manager.findOneByOrFail(JobEntity, { id: next.id });
+        if (claimed.affected === 1) return manager.findOneByOrFail(JobEntity, { id: job.id });
       }
       return null;
     });
@@ -185,14 +218,25 @@ export class JobRepository {
     return Object.fromEntries(rows.map((row) => [row.state, Number(row.count)]));
   }
 
-  private oldestQueued(manager: EntityManager, now: Date): Promise<JobEntity | null> {
+  /** The oldest queued jobs whose back-off has passed; on PostgreSQL rows another transaction holds are skipped. */
+  private queuedWindow(manager: EntityManager, now: Date): Promise<JobEntity[]> {
     const query = manager
       .createQueryBuilder(JobEntity, 'job')
       .where('job.state = :state', { state: JobState.Queued })
       .andWhere('(job.availableAt IS NULL OR job.availableAt <= :now)', { now })
       .orderBy('job.queuedAt', 'ASC')
       .addOrderBy('job.id', 'ASC')
-      .limit(1);
-    return (this.skipLocked ? query.setLock('pessimistic_write').setOnLocked('skip_locked') : query).getOne();
+      .limit(CLAIM_WINDOW);
+    return (this.skipLocked ? query.setLock('pessimistic_write').setOnLocked('skip_locked') : query).getMany();
+  }
+
+  /** Why a queued job still waits. Not a change of the job: its version stays, so no writer of the job loses a race. */
+  private async noteWaiting(manager: EntityManager, id: string, waitingReason: string): Promise<void> {
+    await manager
+      .createQueryBuilder()
+      .update(JobEntity)
+      .set({ waitingReason, version: () => 'version' })
+      .where('id = :id AND state = :state', { id, state: JobState.Queued })
+      .execute();
   }
 }

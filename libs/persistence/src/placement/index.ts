@@ -1,0 +1,3 @@
+export * from './engine-load';
+export * from './engine-placement';
+export * from './runner-placement-need';
