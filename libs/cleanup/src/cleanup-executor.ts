@@ -1,4 +1,5 @@
 import { AppConfig, mapConcurrently } from '@app/common';
+import { EngineRegistry } from '@app/docker';
 import { ContainerLifecycleManager, EngineStateSync } from '@app/lifecycle';
 import { ContainerRecordRepository } from '@app/persistence';
 import { Injectable, Logger } from '@nestjs/common';
@@ -28,6 +29,7 @@ export class CleanupExecutor {
     private readonly lifecycle: ContainerLifecycleManager,
     private readonly stateSync: EngineStateSync,
     private readonly records: ContainerRecordRepository,
+    private readonly engines: EngineRegistry,
   ) {}
 
   execute(actions: CleanupAction[]): Promise<CleanupOutcome[]> {
@@ -44,7 +46,7 @@ export class CleanupExecutor {
           await this.stateSync.reconcile(action.containerId);
           return { action, outcome: 'resolved', detail: null };
         case 'adopt-and-remove': {
-          await this.stateSync.adopt(action.engineId);
+          await this.stateSync.adopt(this.engines.get(action.engineName).engine, action.engineId);
           const adopted = await this.records.findByEngineId(action.engineId);
           if (!adopted)
             return { action, outcome: 'skipped', detail: 'gone from the engine before it could be adopted' };

@@ -106,9 +106,9 @@ describe(decideCleanup.name, () => {
 
   it('adopts and removes labelled engine containers no record knows, once they are old enough', () => {
     const engine = [
-      { engineId: 'e-x', name: 'stray-old', running: true, created: ago(61 * MIN) },
-      { engineId: 'e-y', name: 'stray-new', running: false, created: ago(1 * MIN) },
-      { engineId: 'e-c-1', name: 'runner-c-1', running: true, created: ago(600 * MIN) },
+      { engineName: 'default', engineId: 'e-x', name: 'stray-old', running: true, created: ago(61 * MIN) },
+      { engineName: 'default', engineId: 'e-y', name: 'stray-new', running: false, created: ago(1 * MIN) },
+      { engineName: 'default', engineId: 'e-c-1', name: 'runner-c-1', running: true, created: ago(600 * MIN) },
     ];
     expect(decide([record(S.Running, 600 * MIN, 'j-1')], [job(J.Running, null)], engine)).toEqual([
       'adopt-and-remove:orphan',

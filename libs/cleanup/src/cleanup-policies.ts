@@ -15,8 +15,10 @@ export interface RecordView {
   stateReason: string | null;
 }
 
-/** What the policies read of a container on the engine (only `runnerhub.managed` ones are ever listed). */
+/** What the policies read of a container on an engine (only `runnerhub.managed` ones are ever listed). */
 export interface EngineContainerView {
+  /** The engine of the fleet it was found on. */
+  engineName: string;
   engineId: string;
   name: string;
   running: boolean;
@@ -44,7 +46,7 @@ export interface CleanupSettings {
 export type CleanupAction =
   | { kind: 'remove'; containerId: string; name: string; policy: CleanupPolicy; reason: string; force: boolean }
   /** A labelled engine container no record knows: taken into the books, then removed like any other. */
-  | { kind: 'adopt-and-remove'; engineId: string; name: string; policy: 'orphan'; reason: string }
+  | { kind: 'adopt-and-remove'; engineName: string; engineId: string; name: string; policy: 'orphan'; reason: string }
   /** A record left in a transitional state: settled from what the engine shows (which may end in its removal). */
   | { kind: 'resolve'; containerId: string; name: string; policy: 'stuck'; reason: string };
 
@@ -84,10 +86,11 @@ export function decideCleanup({ records, engineContainers, jobs, now, settings }
     if (age < settings.orphanAgeMs) continue;
     actions.push({
       kind: 'adopt-and-remove',
+      engineName: container.engineName,
       engineId: container.engineId,
       name: container.name,
       policy: 'orphan',
-      reason: `labelled runnerhub.managed but unknown to RunnerHub for ${describe(age)}`,
+      reason: `labelled runnerhub.managed on engine ${container.engineName} but unknown to RunnerHub for ${describe(age)}`,
     });
   }
   return actions;

@@ -15,6 +15,8 @@ export interface ApiContainerRequest {
   security: SecurityOptions;
   /** Start it once created (the default). */
   start: boolean;
+  /** An engine to pin it to, or engine labels it needs; placed among all active engines otherwise. */
+  placement?: { engine?: string; labels?: string[] };
 }
 
 /**
@@ -41,6 +43,7 @@ export class ApiContainerCreator {
       request.limits,
       request.security,
       actor,
+      request.placement,
     );
     return request.start ? this.lifecycle.start(id, actor) : this.lifecycle.get(id);
   }

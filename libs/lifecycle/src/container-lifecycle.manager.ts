@@ -3,6 +3,7 @@ import { AppConfig, canTransition, ContainerState, DomainError, ErrorCode } from
 import {
   ContainerInspection,
   DockerEngine,
+  EngineRegistry,
   ExecOptions,
   ExecResult,
   LogsOptions,
@@ -24,11 +25,23 @@ import { DiskQuotaSupport } from './disk-quota-support';
 import { RunnerDaemons } from './docker-profile/runner-daemons';
 import { DOCKER_HOST_VALUE } from './docker-profile/sidecar-spec';
 
-/** What a `docker` profile runner is given to find its daemon (values set by the attachment). */
-const DAEMON_ENV = { DOCKER_HOST: DOCKER_HOST_VALUE };
 import { illegalTransition, TransitionRecorder } from './transition-recorder';
 
+/** What a `docker` profile runner is given to find its daemon (values set by the attachment). */
+const DAEMON_ENV = { DOCKER_HOST: DOCKER_HOST_VALUE };
+
 export const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
+
+/**
+ * Where a new container goes. A job's runner goes to the engine its job reserved room on at its claim
+ * (`reservedOn`); any other container is placed at its creation (PLACEMENT), on `engine` if given (it must be active
+ * and have room), among the engines carrying every one of `labels` otherwise.
+ */
+export interface ContainerPlacement {
+  reservedOn?: string;
+  engine?: string;
+  labels?: string[];
+}
 const SYSTEM_ACTOR = 'system';
 
 /**
@@ -37,12 +50,13 @@ const SYSTEM_ACTOR = 'system';
  * While the engine is unreachable every operation fails fast with ENGINE_UNAVAILABLE before any record is changed;
  * a failure the engine reports moves the record to ERROR with the engine's reason. A container that belongs to no
  * queued job takes a slot of MAX_CONCURRENT_CONTAINERS of its own when it is created or started again
- * (CAPACITY_EXHAUSTED when none is free); a job's container holds the slot its job was claimed with.
+ * (CAPACITY_EXHAUSTED when none is free); a job's container holds the slot its job was claimed with. Each record
+ * names its engine, and every engine call about it goes to that engine (EngineRegistry).
  */
 @Injectable()
 export class ContainerLifecycleManager {
   constructor(
-    private readonly engine: DockerEngine,
+    private readonly engines: EngineRegistry,
     private readonly records: ContainerRecordRepository,
     private readonly recorder: TransitionRecorder,
     private readonly locks: ContainerLocks,
@@ -60,10 +74,14 @@ export class ContainerLifecycleManager {
     limits: ContainerLimits = {},
     security: SecurityOptions = {},
     actor = SYSTEM_ACTOR,
+    where: ContainerPlacement = {},
   ): Promise<string> {
     const resolved = await this.specs.resolve(config, limits, security);
-    if (resolved.limits.diskGB !== undefined) await this.diskQuota.require();
-    await this.engine.ping();
+    // An engine known before placement (the job's, or the only one there is) is asked first, so that nothing is
+    // written while it does not answer. Otherwise the one placement picks is asked right after.
+    const knownEngine =
+      where.reservedOn ?? where.engine ?? (this.engines.all().length === 1 ? this.engines.first.name : undefined);
+    if (knownEngine) await this.requireEngineReady(this.engines.get(knownEngine).engine, resolved.limits.diskGB);
 
     const id = randomUUID();
     const identity = { recordId: id, name: `runner-${id.replace(/-/g, '').slice(0, 12)}`, runnerId, jobId };
@@ -91,17 +109,38 @@ export class ContainerLifecycleManager {
           },
           limits: { ...resolved.limits },
           security: { ...resolved.security },
+          ...(where.reservedOn ? { engineName: where.reservedOn } : {}),
         },
         { reason: 'creation requested', actor },
-        { maxSlots: this.config.maxConcurrentContainers },
+        {
+          maxSlots: this.config.maxConcurrentContainers,
+          ...(where.reservedOn
+            ? {}
+            : {
+                placement: {
+                  ...(where.engine ? { engineName: where.engine } : {}),
+                  labels: where.labels ?? [],
+                  memoryMb: resolved.limits.memoryMB ?? 0,
+                  cpuMillis: Math.round((resolved.limits.cpuQuota ?? 0) / 100),
+                  mode: this.config.placement.mode,
+                },
+              }),
+        },
       );
+      const { engine, setting } = this.engines.get(record.engineName);
+      // An engine may name its own network for runners (one without a bridge: `none`).
+      const onEngine = {
+        ...resolved,
+        security: { ...resolved.security, network: setting.network ?? resolved.security.network },
+      };
       try {
+        if (!knownEngine) await this.requireEngineReady(engine, resolved.limits.diskGB);
         const daemon =
           resolved.security.profile === 'docker'
-            ? await this.daemons.attach(identity, config.repository ?? null, resolved)
+            ? await this.daemons.attach(engine, identity, config.repository ?? null, onEngine)
             : undefined;
-        const engineId = await this.engine.createContainer(
-          this.specs.build(identity, config, resolved.limits, resolved.security, daemon),
+        const engineId = await engine.createContainer(
+          this.specs.build(identity, config, onEngine.limits, onEngine.security, daemon),
         );
         record = await this.recorder.move(record, {
           to: ContainerState.Created,
@@ -111,7 +150,7 @@ export class ContainerLifecycleManager {
         });
       } catch (error) {
         await this.fail(record.id, error, actor);
-        if (resolved.security.profile === 'docker') await this.daemons.release(record.id);
+        if (resolved.security.profile === 'docker') await this.daemons.release(engine, record.id);
         throw error;
       }
       return record.id;
@@ -125,7 +164,8 @@ export class ContainerLifecycleManager {
       if (!canTransition(record.state, ContainerState.Starting)) {
         throw illegalTransition(record, ContainerState.Starting, 'be started');
       }
-      await this.engine.ping();
+      const engine = this.engineOf(record);
+      await engine.ping();
       record = await this.recorder.move(record, {
         to: ContainerState.Starting,
         reason: 'start requested',
@@ -133,7 +173,7 @@ export class ContainerLifecycleManager {
         maxSlots: this.config.maxConcurrentContainers,
       });
       try {
-        await this.engine.start(record.engineId!);
+        await engine.start(record.engineId!);
       } catch (error) {
         await this.fail(record.id, error, actor);
         throw error;
@@ -172,10 +212,11 @@ export class ContainerLifecycleManager {
       if (!canTransition(record.state, ContainerState.Removing)) {
         throw illegalTransition(record, ContainerState.Removing, 'be removed');
       }
-      if (record.engineId) await this.engine.ping();
+      const engine = this.engineOf(record);
+      if (record.engineId) await engine.ping();
       record = await this.recorder.move(record, { to: ContainerState.Removing, reason, actor });
       try {
-        if (record.engineId) await this.engine.remove(record.engineId, { force: true, volumes: true });
+        if (record.engineId) await engine.remove(record.engineId, { force: true, volumes: true });
       } catch (error) {
         await this.fail(record.id, error, actor);
         throw error;
@@ -187,7 +228,7 @@ export class ContainerLifecycleManager {
   /** `signal`: the caller gave up (its client hung up); the engine then kills the command, as on a timeout. */
   async exec(id: string, options: ExecOptions, signal?: AbortSignal): Promise<ExecResult> {
     const record = await this.requireState(id, [ContainerState.Running], 'run a command');
-    return this.engine.exec(record.engineId!, options, signal);
+    return this.engineOf(record).exec(record.engineId!, options, signal);
   }
 
   async logs(id: string, options: LogsOptions): Promise<LogsResult> {
@@ -198,18 +239,23 @@ export class ContainerLifecycleManager {
         state: record.state,
       });
     }
-    return this.engine.logs(record.engineId, options);
+    return this.engineOf(record).logs(record.engineId, options);
   }
 
   async stats(id: string): Promise<ResourceUsage> {
     const record = await this.requireState(id, [ContainerState.Running], 'report live resource usage');
-    return this.engine.stats(record.engineId!);
+    return this.engineOf(record).stats(record.engineId!);
   }
 
   /** What the engine says of a running container right now (state, exit code, the image's HEALTHCHECK status). */
   async inspect(id: string): Promise<ContainerInspection> {
     const record = await this.requireState(id, [ContainerState.Running], 'be inspected');
-    return this.engine.inspect(record.engineId!);
+    return this.engineOf(record).inspect(record.engineId!);
+  }
+
+  /** The engine a record's container lives on; NOT_FOUND when that engine left the fleet. */
+  engineOf(record: Pick<ContainerRecordEntity, 'engineName'>): DockerEngine {
+    return this.engines.get(record.engineName).engine;
   }
 
   get(id: string): Promise<ContainerRecordEntity> {
@@ -231,11 +277,12 @@ export class ContainerLifecycleManager {
     if (!canTransition(record.state, ContainerState.Stopping)) {
       throw illegalTransition(record, ContainerState.Stopping, 'be stopped');
     }
-    await this.engine.ping();
+    const engine = this.engineOf(record);
+    await engine.ping();
     record = await this.recorder.move(record, { to: ContainerState.Stopping, reason, actor });
     try {
-      await this.engine.stop(record.engineId!, timeoutSeconds);
-      const inspection = await this.engine.inspect(record.engineId!);
+      await engine.stop(record.engineId!, timeoutSeconds);
+      const inspection = await engine.inspect(record.engineId!);
       return await this.recorder.move(record, {
         to: ContainerState.Stopped,
         reason: `stopped (exit ${inspection.state.exitCode})`,
@@ -246,6 +293,12 @@ export class ContainerLifecycleManager {
       await this.fail(record.id, error, actor);
       throw error;
     }
+  }
+
+  /** The engine answers, and can apply a disk quota when one is asked for. */
+  private async requireEngineReady(engine: DockerEngine, diskGB: number | undefined): Promise<void> {
+    if (diskGB !== undefined) await this.diskQuota.require(engine);
+    await engine.ping();
   }
 
   /**

@@ -11,12 +11,11 @@ const CACHE_MS = 60_000;
  */
 @Injectable()
 export class DiskQuotaSupport {
-  private cached?: { at: number; driver: string; backing?: string };
+  /** Per engine: each host of the fleet has its own storage. */
+  private readonly cached = new Map<string, { at: number; driver: string; backing?: string }>();
 
-  constructor(private readonly engine: DockerEngine) {}
-
-  async require(): Promise<void> {
-    const { driver, backing } = await this.storage();
+  async require(engine: DockerEngine): Promise<void> {
+    const { driver, backing } = await this.storage(engine);
     const supported =
       ['btrfs', 'zfs', 'devicemapper', 'windowsfilter'].includes(driver) ||
       (driver === 'overlay2' && backing === 'xfs');
@@ -24,18 +23,20 @@ export class DiskQuotaSupport {
       throw new DomainError(
         ErrorCode.UnsupportedByEngine,
         `limits.diskGB cannot be honoured: the engine's storage driver is ${driver}` +
-          `${backing ? ` on ${backing}` : ''}, which has no per-container disk quota ` +
+          `${backing ? ` on ${backing}` : ''} on engine ${engine.name}, which has no per-container disk quota ` +
           '(it needs overlay2 on xfs with pquota, btrfs, zfs or devicemapper). Leave diskGB unset on this engine.',
-        { field: 'limits.diskGB', storageDriver: driver, backingFilesystem: backing ?? null },
+        { field: 'limits.diskGB', engine: engine.name, storageDriver: driver, backingFilesystem: backing ?? null },
       );
     }
   }
 
-  private async storage(): Promise<{ driver: string; backing?: string }> {
-    if (!this.cached || Date.now() - this.cached.at > CACHE_MS) {
-      const info = await this.engine.info();
-      this.cached = { at: Date.now(), driver: info.storageDriver, backing: info.backingFilesystem };
+  private async storage(engine: DockerEngine): Promise<{ driver: string; backing?: string }> {
+    let cached = this.cached.get(engine.name);
+    if (!cached || Date.now() - cached.at > CACHE_MS) {
+      const info = await engine.info();
+      cached = { at: Date.now(), driver: info.storageDriver, backing: info.backingFilesystem };
+      this.cached.set(engine.name, cached);
     }
-    return this.cached;
+    return cached;
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ContainerState as S, DomainError, ErrorCode, isDaemonSidecar, RunnerHubLabel } from '@app/common';
-import { ContainerInspection, DockerEngine } from '@app/docker';
+import { ContainerInspection, DockerEngine, EngineRegistry } from '@app/docker';
 import { ContainerRecordEntity, ContainerRecordRepository, TransitionChange } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { ContainerLocks } from './container-locks';
@@ -12,11 +12,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /**
  * Brings one record in line with what the engine shows, under the same per-container lock as the lifecycle
  * manager, through the same transition table and recorder: drift is corrected, never written behind anyone's back.
+ * A record is compared with its own engine.
  */
 @Injectable()
 export class EngineStateSync {
   constructor(
-    private readonly engine: DockerEngine,
+    private readonly engines: EngineRegistry,
     private readonly records: ContainerRecordRepository,
     private readonly recorder: TransitionRecorder,
     private readonly locks: ContainerLocks,
@@ -28,8 +29,9 @@ export class EngineStateSync {
       const start = await this.records.findById(recordId);
       if (!start || start.state === S.Removed) return false;
       let record = start;
+      const engine = this.engines.get(record.engineName).engine;
       if (!record.engineId) {
-        const found = await this.engine.listByLabel({ [RunnerHubLabel.Record]: record.id }, { all: true });
+        const found = await engine.listByLabel({ [RunnerHubLabel.Record]: record.id }, { all: true });
         if (found.length === 0) {
           await this.close(record, 'the engine never made the container (creation was interrupted)');
           return true;
@@ -38,12 +40,12 @@ export class EngineStateSync {
           engineId: found[0].id,
         });
       }
-      const inspection = await this.inspectOrNull(record.engineId!);
+      const inspection = await this.inspectOrNull(engine, record.engineId!);
       if (!inspection) {
         await this.close(record, 'the container vanished from the engine');
         return true;
       }
-      return (await this.align(record, inspection)) !== start;
+      return (await this.align(engine, record, inspection)) !== start;
     });
   }
 
@@ -51,8 +53,8 @@ export class EngineStateSync {
    * Takes a labelled container that has no record into the books, in the state the engine shows, with no job, so the
    * cleanup policies can deal with it as an orphan. Returns whether a record was written.
    */
-  async adopt(engineId: string): Promise<boolean> {
-    const inspection = await this.inspectOrNull(engineId);
+  async adopt(engine: DockerEngine, engineId: string): Promise<boolean> {
+    const inspection = await this.inspectOrNull(engine, engineId);
     if (!inspection || inspection.labels[RunnerHubLabel.Managed] !== 'true') return false;
     if (isDaemonSidecar(inspection.labels)) return false;
     if (await this.records.findByEngineId(engineId)) return false;
@@ -66,6 +68,7 @@ export class EngineStateSync {
         {
           id,
           engineId,
+          engineName: engine.name,
           state,
           name: inspection.name.replace(/^\//, ''),
           runnerId: inspection.labels[RunnerHubLabel.Runner] ?? null,
@@ -82,7 +85,11 @@ export class EngineStateSync {
     });
   }
 
-  private async align(record: ContainerRecordEntity, engine: ContainerInspection): Promise<ContainerRecordEntity> {
+  private async align(
+    docker: DockerEngine,
+    record: ContainerRecordEntity,
+    engine: ContainerInspection,
+  ): Promise<ContainerRecordEntity> {
     const running = engine.state.running;
     switch (record.state) {
       case S.Creating:
@@ -101,14 +108,14 @@ export class EngineStateSync {
         return running ? record : this.exited(record, engine);
       case S.Stopping: {
         // The stop was asked for and interrupted: finish it rather than undo it.
-        if (running) await this.engine.stop(record.engineId!, 10);
-        const after = running ? await this.engine.inspect(record.engineId!) : engine;
+        if (running) await docker.stop(record.engineId!, 10);
+        const after = running ? await docker.inspect(record.engineId!) : engine;
         return this.step(record, S.Stopped, `stopped (exit ${after.state.exitCode})`, {
           exitCode: after.state.exitCode,
         });
       }
       case S.Removing:
-        await this.engine.remove(record.engineId!, { force: true, volumes: true });
+        await docker.remove(record.engineId!, { force: true, volumes: true });
         return this.step(record, S.Removed, 'removed from the engine');
       case S.Error:
       case S.Removed:
@@ -141,9 +148,9 @@ export class EngineStateSync {
     return this.recorder.move(record, { to, reason, actor: RECONCILER_ACTOR, ...extra });
   }
 
-  private async inspectOrNull(engineId: string): Promise<ContainerInspection | null> {
+  private async inspectOrNull(engine: DockerEngine, engineId: string): Promise<ContainerInspection | null> {
     try {
-      return await this.engine.inspect(engineId);
+      return await engine.inspect(engineId);
     } catch (error) {
       if (DomainError.is(error, ErrorCode.NotFound)) return null;
       throw error;

@@ -8,12 +8,7 @@ import { ContainerLocks } from './container-locks';
 import { ContainerReconciler } from './container-reconciler.service';
 import { ContainerSpecBuilder } from './container-spec.builder';
 import { DiskQuotaSupport } from './disk-quota-support';
-import {
-  DOCKER_DAEMON_SIDECAR_OPTIONS,
-  DockerDaemonSidecarOptions,
-  DockerDaemonSidecars,
-  RunnerDaemons,
-} from './docker-profile';
+import { DOCKER_DAEMON_SIDECAR_OPTIONS, DockerDaemonSidecarOptions, RunnerDaemons } from './docker-profile';
 import { EngineStateSync } from './engine-state-sync';
 import { HostBindMounts } from './host-bind-mounts';
 import { SecurityLooseningsReporter } from './security-loosenings.reporter';
@@ -41,7 +36,6 @@ import { TransitionRecorder } from './transition-recorder';
       }),
       inject: [AppConfig],
     },
-    DockerDaemonSidecars,
     RunnerDaemons,
     ContainerLifecycleManager,
     ApiContainerCreator,

@@ -1,5 +1,5 @@
 import { AppConfig, ContainerState, DomainError, ErrorCode, mapConcurrently, withDeadline } from '@app/common';
-import { DockerEngine } from '@app/docker';
+import { EngineRegistry } from '@app/docker';
 import { ContainerLifecycleManager, EngineStateSync } from '@app/lifecycle';
 import { ContainerRecordEntity } from '@app/persistence';
 import { Injectable, Logger } from '@nestjs/common';
@@ -15,6 +15,7 @@ const INTERRUPTIBLE = [
 ];
 
 export interface HealthRound {
+  /** Every engine of the fleet answered (records on one that did not are left for the next round). */
   engineAnswers: boolean;
   checked: number;
   /** RUNNING records whose container was found not running, and corrected. */
@@ -30,25 +31,27 @@ export interface HealthRound {
 @Injectable()
 export class ContainerHealthChecker {
   private readonly logger = new Logger(ContainerHealthChecker.name);
-  private engineWasDown = false;
+  /** Engines found not answering, so that each outage is logged once, and its end once. */
+  private readonly enginesDown = new Set<string>();
 
   constructor(
     private readonly config: AppConfig,
-    private readonly engine: DockerEngine,
+    private readonly engines: EngineRegistry,
     private readonly lifecycle: ContainerLifecycleManager,
     private readonly stateSync: EngineStateSync,
     private readonly latest: LatestUsageStore,
   ) {}
 
   async checkAll(): Promise<HealthRound> {
-    if (!(await this.engineAnswers())) return { engineAnswers: false, checked: 0, corrected: 0, unhealthy: 0 };
-    const running = await runningContainers(this.lifecycle);
+    const answering = await this.answeringEngines();
+    if (answering.size === 0) return { engineAnswers: false, checked: 0, corrected: 0, unhealthy: 0 };
+    const running = (await runningContainers(this.lifecycle)).filter((record) => answering.has(record.engineName));
     const outcomes = await mapConcurrently(running, this.config.monitoring.healthConcurrency, (record) =>
       this.check(record),
     );
     const settled = await this.settleInterrupted();
     return {
-      engineAnswers: true,
+      engineAnswers: answering.size === this.engines.all().length,
       checked: running.length,
       corrected: outcomes.filter((outcome) => outcome === 'corrected').length + settled,
       unhealthy: outcomes.filter((outcome) => outcome === 'unhealthy').length,
@@ -73,21 +76,26 @@ export class ContainerHealthChecker {
     return settled;
   }
 
-  private async engineAnswers(): Promise<boolean> {
-    try {
-      await this.engine.ping();
-      if (this.engineWasDown) this.logger.log('The Docker engine answers again');
-      this.engineWasDown = false;
-      return true;
-    } catch (error) {
-      if (!this.engineWasDown) {
-        this.logger.error(
-          `The Docker engine does not answer: ${error instanceof Error ? error.message : String(error)}`,
-        );
-      }
-      this.engineWasDown = true;
-      return false;
-    }
+  /** The engines that answer a ping now, pinged side by side. */
+  private async answeringEngines(): Promise<Set<string>> {
+    const answers = await Promise.all(
+      this.engines.all().map(async ({ name, engine }) => {
+        try {
+          await engine.ping();
+          if (this.enginesDown.delete(name)) this.logger.log(`Docker engine ${name} answers again`);
+          return name;
+        } catch (error) {
+          if (!this.enginesDown.has(name)) {
+            this.logger.error(
+              `Docker engine ${name} does not answer: ${error instanceof Error ? error.message : String(error)}`,
+            );
+          }
+          this.enginesDown.add(name);
+          return null;
+        }
+      }),
+    );
+    return new Set(answers.filter((name): name is string => name !== null));
   }
 
   private async check(record: ContainerRecordEntity): Promise<'ok' | 'corrected' | 'unhealthy' | 'skipped'> {

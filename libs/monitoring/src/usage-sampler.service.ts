@@ -1,5 +1,5 @@
 import { AppConfig } from '@app/common';
-import { ContainerStatsStreams, type ResourceUsage } from '@app/docker';
+import { EngineRegistry, type ResourceUsage } from '@app/docker';
 import { ContainerLifecycleManager } from '@app/lifecycle';
 import { ContainerRecordEntity, ContainerStatsRepository } from '@app/persistence';
 import { Injectable, Logger } from '@nestjs/common';
@@ -19,8 +19,8 @@ export interface SamplingRound {
 }
 
 /**
- * One sampling round over every RUNNING container. The samples come from the engine's stats stream of each container
- * (ContainerStatsStreams, one sample a second pushed by the engine), so a round makes no request per container and
+ * One sampling round over every RUNNING container. The samples come from the stats stream of each container on its
+ * own engine (ContainerStatsStreams, one sample a second pushed by the engine), so a round makes no request per container and
  * waits for nobody: a container whose stream stalls has no fresh sample and keeps its previous one. Each fresh sample
  * becomes the container's latest, a row of the history, and input to the alerts.
  */
@@ -32,7 +32,7 @@ export class UsageSampler {
   constructor(
     private readonly config: AppConfig,
     private readonly lifecycle: ContainerLifecycleManager,
-    private readonly streams: ContainerStatsStreams,
+    private readonly engines: EngineRegistry,
     private readonly latest: LatestUsageStore,
     private readonly history: ContainerStatsRepository,
     private readonly alerts: ResourceAlerts,
@@ -50,8 +50,10 @@ export class UsageSampler {
     const oldest = Date.now() - this.config.monitoring.statsTimeoutMs;
     const taken: Sampled[] = [];
     for (const record of running) {
-      this.streams.follow(record.engineId!);
-      const usage = this.streams.latest(record.engineId!);
+      const streams = this.engines.find(record.engineName)?.stats;
+      if (!streams) continue;
+      streams.follow(record.engineId!);
+      const usage = streams.latest(record.engineId!);
       if (!usage || usage.sampledAt.getTime() < oldest) continue;
       if (this.latest.get(record.id)?.usage?.sampledAt.getTime() === usage.sampledAt.getTime()) continue;
       this.remember(record, usage);
@@ -86,7 +88,9 @@ export class UsageSampler {
 
   private forgetStopped(running: ContainerRecordEntity[]): void {
     const ids = new Set(running.map((record) => record.id));
-    this.streams.retainOnly(new Set(running.map((record) => record.engineId!)));
+    for (const { name, stats } of this.engines.all()) {
+      stats.retainOnly(new Set(running.filter((record) => record.engineName === name).map((r) => r.engineId!)));
+    }
     this.latest.retainOnly(ids);
     for (const id of this.alerts.tracked()) if (!ids.has(id)) this.alerts.forget(id);
   }

@@ -14,6 +14,7 @@ import { JobTransitions } from './job-transitions.service';
 import { RunnerImageWarmup } from './runner-image.warmup';
 import { RunnerImageFamilies } from './runner-images';
 import { RunnerProfiles } from './runner-profiles';
+import { EngineLossResponder } from './engine-loss.responder';
 import { OrchestrationEventsListener } from './orchestration-events.listener';
 import { RunnerContainerConfig } from './runner-container.config';
 import { RunnerProvisioner } from './runner-provisioner.service';
@@ -45,6 +46,7 @@ import { WorkflowJobIntake } from './workflow-job-intake.service';
     JobDispatcher,
     WorkflowJobIntake,
     OrchestrationEventsListener,
+    EngineLossResponder,
     ContainerOrchestrator,
   ],
   exports: [ContainerOrchestrator],

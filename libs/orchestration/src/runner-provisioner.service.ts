@@ -1,5 +1,5 @@
 import { AppConfig, DomainError, errorMessage, JobState } from '@app/common';
-import { ImagePuller } from '@app/docker';
+import { EngineRegistry } from '@app/docker';
 import { ContainerLifecycleManager } from '@app/lifecycle';
 import { JobEntity, JobRepository, RunnerStatus } from '@app/persistence';
 import { Injectable, Logger } from '@nestjs/common';
@@ -33,7 +33,7 @@ export class RunnerProvisioner {
     private readonly settlement: JobSettlement,
     private readonly profiles: RunnerProfiles,
     private readonly families: RunnerImageFamilies,
-    private readonly images: ImagePuller,
+    private readonly engines: EngineRegistry,
     private readonly config: AppConfig,
     private readonly jobs: JobRepository,
   ) {}
@@ -45,9 +45,13 @@ export class RunnerProvisioner {
     try {
       const { profile, reason: profileReason } = this.profiles.choose(job.labels);
       const image = job.image ?? this.config.runnerImage;
+      // The job was placed on an engine at its claim; its image is pulled there, each host keeping its own images.
+      const engineName = job.engineName ?? this.engines.first.name;
       // The image first: a pull that fails leaves nothing registered on GitHub. A runner too old for GitHub asked
       // for a fresh pull, whatever the policy.
-      const pulled = await this.images.ensure(image, job.refreshImage ? 'always' : this.config.runners.pullPolicy);
+      const pulled = await this.engines
+        .get(engineName)
+        .images.ensure(image, job.refreshImage ? 'always' : this.config.runners.pullPolicy);
       const facts = { profile, profileReason, imageDigest: pulled.digest, refreshImage: false, attempts: attempt };
       const family = this.families.current;
       const registered = await this.registrations.register(job, {
@@ -72,6 +76,7 @@ export class RunnerProvisioner {
         limits,
         security,
         ORCHESTRATOR_ACTOR,
+        { reservedOn: engineName },
       );
       await this.registrations.markStatus(runnerId, RunnerStatus.Idle, containerId);
       if (!(await this.transitions.annotate(job.id, JobState.Assigned, { containerId }))) {

@@ -1,4 +1,4 @@
-import { DockerEngine } from '@app/docker';
+import { EngineRegistry } from '@app/docker';
 import { Logger } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { DockerHealthIndicator } from './docker.health-indicator';
@@ -11,6 +11,11 @@ class FlakyEngine {
   }
 }
 
+/** The fleet as the indicator sees it: its engines, each answering or not. */
+function fleet(...engines: FlakyEngine[]): EngineRegistry {
+  return { all: () => engines.map((engine) => ({ engine })) } as unknown as EngineRegistry;
+}
+
 describe(DockerHealthIndicator.name, () => {
   let engine: FlakyEngine;
   let sut: DockerHealthIndicator;
@@ -19,7 +24,7 @@ describe(DockerHealthIndicator.name, () => {
 
   beforeEach(() => {
     engine = new FlakyEngine();
-    sut = new DockerHealthIndicator(engine as unknown as DockerEngine, new HealthIndicatorService());
+    sut = new DockerHealthIndicator(fleet(engine), new HealthIndicatorService());
     warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     infos = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
   });
@@ -37,7 +42,7 @@ describe(DockerHealthIndicator.name, () => {
     await sut.isReachable();
     await sut.isReachable();
     expect(warnings.mock.calls).toEqual([
-      ['Not ready: the Docker engine is down: connect ENOENT /run/secret/docker.sock'],
+      ['Not ready: the fleet of Docker engines is down: connect ENOENT /run/secret/docker.sock'],
     ]);
 
     engine.failure = new Error('connect ECONNREFUSED 10.0.0.5:2376');
@@ -47,6 +52,15 @@ describe(DockerHealthIndicator.name, () => {
     engine.failure = null;
     await sut.isReachable();
     await sut.isReachable();
-    expect(infos.mock.calls).toEqual([['The Docker engine is up again']]);
+    expect(infos.mock.calls).toEqual([['The fleet of Docker engines is up again']]);
+  });
+
+  it('stays up while one engine of several answers, and goes down when none does', async () => {
+    const other = new FlakyEngine();
+    sut = new DockerHealthIndicator(fleet(engine, other), new HealthIndicatorService());
+    engine.failure = new Error('connect ECONNREFUSED 10.0.0.5:2376');
+    expect(await sut.isReachable('docker')).toEqual({ docker: { status: 'up' } });
+    other.failure = new Error('connect ECONNREFUSED 10.0.0.6:2376');
+    expect(await sut.isReachable('docker')).toEqual({ docker: { status: 'down' } });
   });
 });

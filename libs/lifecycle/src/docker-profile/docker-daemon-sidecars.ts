@@ -1,11 +1,10 @@
 import { DomainError, ErrorCode, RunnerHubLabel } from '@app/common';
 import { DAEMON_SIDECAR_TYPE, DockerEngine } from '@app/docker';
 import type { ContainerStatus } from '@app/docker';
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import {
   attachmentFor,
   DEFAULT_DOCKER_DAEMON_SIDECAR_OPTIONS,
-  DOCKER_DAEMON_SIDECAR_OPTIONS,
   DOCKER_HOST_VALUE,
   DockerDaemonSidecarOptions,
   isPrivilegedRefusal,
@@ -47,9 +46,9 @@ const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
  * returns (network namespace, mounts, DOCKER_HOST). The runner must be removed before release(), which removes the
  * daemon and every volume (a volume still mounted by a container is a Conflict). Calls for the same record must not
  * overlap: the caller holds the record's lock. Every part carries `runnerhub.unit=<recordId>`, so listUnits() and
- * findOrphans() see what a crash left behind.
+ * findOrphans() see what a crash left behind. One per engine (RunnerDaemons keeps them): a unit lives on its runner's
+ * engine.
  */
-@Injectable()
 export class DockerDaemonSidecars {
   private readonly logger = new Logger(DockerDaemonSidecars.name);
   readonly options: DockerDaemonSidecarOptions;
@@ -58,7 +57,7 @@ export class DockerDaemonSidecars {
 
   constructor(
     private readonly engine: DockerEngine,
-    @Optional() @Inject(DOCKER_DAEMON_SIDECAR_OPTIONS) options?: Partial<DockerDaemonSidecarOptions>,
+    options?: Partial<DockerDaemonSidecarOptions>,
   ) {
     this.options = { ...DEFAULT_DOCKER_DAEMON_SIDECAR_OPTIONS, ...options };
   }
