@@ -1,5 +1,6 @@
 import { AppConfig, AppConfigModule } from '@app/common';
 import { DockerModule } from '@app/docker';
+import { FleetModule } from '@app/fleet';
 import { CleanupModule } from '@app/cleanup';
 import { LifecycleModule } from '@app/lifecycle';
 import { MonitoringModule } from '@app/monitoring';
@@ -30,6 +31,7 @@ export class AppModule {
         ScheduleModule.forRoot(),
         PersistenceModule,
         DockerModule,
+        FleetModule,
         LifecycleModule,
         OrchestrationModule,
         MonitoringModule,

@@ -5,6 +5,7 @@ import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { CleanupApiModule } from './cleanup/cleanup-api.module';
 import { ContainersApiModule } from './containers/containers-api.module';
+import { EnginesApiModule } from './engines/engines-api.module';
 import { EventsApiModule } from './events/events-api.module';
 import { JobsApiModule } from './jobs/jobs-api.module';
 import { ResponseEnvelopeInterceptor } from './response-envelope.interceptor';
@@ -24,6 +25,7 @@ import { WebhooksApiModule } from './webhooks/webhooks-api.module';
     JobsApiModule,
     WebhooksApiModule,
     CleanupApiModule,
+    EnginesApiModule,
   ],
   providers: [
     { provide: APP_PIPE, useFactory: createValidationPipe },

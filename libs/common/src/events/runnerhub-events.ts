@@ -172,7 +172,7 @@ export type RunnerHubEventMap = { [K in TransitionEventName]: ContainerTransitio
   [ImageEvent.PullProgress]: ImagePullProgressPayload;
   [ImageEvent.Pulled]: ImagePulledPayload;
   [ImageEvent.PullFailed]: ImagePullFailedPayload;
-};
+} & { [K in EngineEventName]: EngineChangePayload };
 
 export type RunnerHubEventName = keyof RunnerHubEventMap;
 
@@ -188,3 +188,36 @@ export const EVENT_FOR_STATE: Readonly<Record<ContainerState, TransitionEventNam
   [ContainerState.Removed]: ContainerEvent.Removed,
   [ContainerState.Error]: ContainerEvent.Error,
 };
+
+/**
+ * The fleet's engines (libs/fleet): one added through the API, its definition changed, and each state it arrives in.
+ * Published after the change is written to the `engines` table.
+ */
+export const EngineEvent = {
+  Added: 'engine:added',
+  Updated: 'engine:updated',
+  Active: 'engine:active',
+  Draining: 'engine:draining',
+  Drained: 'engine:drained',
+  Unreachable: 'engine:unreachable',
+} as const;
+
+export type EngineEventName = (typeof EngineEvent)[keyof typeof EngineEvent];
+
+/** An engine's state as the `engines` table stores it (libs/persistence's EngineState). */
+export type EngineStateName = 'active' | 'draining' | 'drained' | 'unreachable';
+
+/** An engine was added, changed or moved to another state. */
+export interface EngineChangePayload {
+  /** The engine's name. */
+  engine: string;
+  /** Its state before; null for an engine just added. */
+  previousState: EngineStateName | null;
+  state: EngineStateName;
+  /** What happened, for a person: `drain asked by admin-3f9a1c2b`, the engine's last error, `labels changed`. */
+  reason: string;
+  /** The API key's name, or `system` for the prober's own changes. */
+  actor: string;
+  /** ISO 8601, when the change was written. */
+  at: string;
+}

@@ -54,10 +54,11 @@ function keptFields(body: unknown, fields: string[]): Record<string, unknown> {
   return kept;
 }
 
-/** A create has no `:id` yet: the id it answers with is what the call was about. */
+/** A create has no `:id` yet: the id it answers with (or the name, for resources known by name) is its target. */
 function createdId(status: number, body: unknown): string | null {
   if (status !== 201) return null;
-  const id = (body as { data?: { id?: unknown } } | null | undefined)?.data?.id;
+  const data = (body as { data?: { id?: unknown; name?: unknown } } | null | undefined)?.data;
+  const id = data?.id ?? data?.name;
   return typeof id === 'string' ? id : null;
 }
 

@@ -5,9 +5,9 @@ import { isMutatingMethod } from '../mutating-methods';
 import { AUDITED_ROUTE, AuditedRequest } from './audited-request';
 
 /**
- * Never refuses anything. It runs first of the global guards and notes which route (action, pattern, `:id`) a
- * mutating request reached, so that a call the API key guard or the rate limit then refuses is still audited
- * under its action and target: interceptors, which run after the guards, would never see those calls.
+ * Never refuses anything. It runs first of the global guards and notes which route (action, pattern, `:id` or
+ * `:name`) a mutating request reached, so that a call the API key guard or the rate limit then refuses is still
+ * audited under its action and target: interceptors, which run after the guards, would never see those calls.
  */
 @Injectable()
 export class AuditRouteGuard implements CanActivate {
@@ -22,7 +22,9 @@ export class AuditRouteGuard implements CanActivate {
       context.getClass(),
     ]);
     const routePath = (request.route as { path?: unknown } | undefined)?.path;
-    const id = (request.params as Record<string, unknown> | undefined)?.id;
+    // A resource's `:id`, or its `:name` for resources known by name (engines).
+    const params = request.params as Record<string, unknown> | undefined;
+    const id = params?.id ?? params?.name;
     request[AUDITED_ROUTE] = {
       action: audit?.action,
       bodyFields: audit?.bodyFields ?? [],

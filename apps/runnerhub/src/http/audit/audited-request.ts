@@ -9,7 +9,7 @@ export interface AuditedRoute {
   bodyFields: string[];
   /** The route's pattern, e.g. `/api/containers/:id/stop`. */
   routePath: string;
-  /** The route's `:id`, when it has one. */
+  /** The route's `:id` (or `:name`), when it has one. */
   target: string | null;
 }
 

@@ -1,3 +1,4 @@
+import { EngineEvent } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { merge, Observable, Subject } from 'rxjs';
@@ -8,11 +9,12 @@ export interface PublicEvent {
   payload: unknown;
 }
 
-/** The event families offered to clients; anything else on the emitter stays internal. */
+/** The event families offered to clients, and single events besides; anything else on the emitter stays internal. */
 const PUBLIC_FAMILIES = ['container:', 'job:'];
+const PUBLIC_NAMES: ReadonlySet<string> = new Set(Object.values(EngineEvent));
 
 export function isPublicEvent(name: string): boolean {
-  return PUBLIC_FAMILIES.some((family) => name.startsWith(family));
+  return PUBLIC_FAMILIES.some((family) => name.startsWith(family)) || PUBLIC_NAMES.has(name);
 }
 
 /**

@@ -2,8 +2,8 @@ import { ApiProperty } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { ToInteger, ToList } from '../../request-values';
 
-/** `container:stopped`, `container:*`, `job:*`, `*`... */
-export const EVENT_TYPE_PATTERN = /^(\*|(container|job):(\*|[a-z][a-z-]{0,39}))$/;
+/** `container:stopped`, `container:*`, `job:*`, `engine:*`, `*`... */
+export const EVENT_TYPE_PATTERN = /^(\*|(container|job|engine):(\*|[a-z][a-z-]{0,39}))$/;
 
 export class StreamEventsQueryDto {
   /**
