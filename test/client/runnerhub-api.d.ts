@@ -366,6 +366,68 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/engines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the engines: state, capacity and what sits on each now */
+        get: operations["listEngines"];
+        put?: never;
+        /**
+         * Add a Docker engine to the fleet
+         * @description The fields and rules of one DOCKER_ENGINES element (400 VALIDATION_FAILED names each field at fault). The engine is pinged first: one that does not answer is refused with 422 ENGINE_UNAVAILABLE, saying what was tried, and nothing is written, unless `force` is true. A name already in the fleet is 409 CONFLICT. Every replica connects to the new engine within ENGINE_PROBE_INTERVAL_MS.
+         */
+        post: operations["addEngine"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/engines/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One engine: state and why, when it last answered, capacity and load */
+        get: operations["getEngine"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change an engine's labels or capacity, or undrain it (state: active)
+         * @description Labels and capacity of an engine added through the API; a configured engine (source `config`) answers 409 CONFLICT: change DOCKER_ENGINES instead. `state: active` undrains a draining or drained engine (409 ILLEGAL_TRANSITION for an unreachable one, which becomes active by itself when it answers).
+         */
+        patch: operations["updateEngine"];
+        trace?: never;
+    };
+    "/api/engines/{name}/drain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Drain an engine: nothing new is placed on it, what runs there finishes, then it is `drained`
+         * @description Draining a draining or drained engine changes nothing; an unreachable one answers 409 ILLEGAL_TRANSITION. Undrain with PATCH state: active.
+         */
+        post: operations["drainEngine"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -532,6 +594,13 @@ export interface components {
             name: string;
             /** @description The engine's container id; null until the engine has made it. */
             engineId: string | null;
+            /** @description The engine of the fleet it lives on (`GET /api/engines`); `default` when DOCKER_HOST is the only one. */
+            engineName: string;
+            /**
+             * @description Why it was placed there, as the placement saw it at creation: `engine b: 3.1 GiB free of 8, 2 of 10 slots
+             *     (spread)`; null for a job's runner (its job shows it) and for containers older than the fleet.
+             */
+            placement: string | null;
             runnerId: string | null;
             jobId: string | null;
             repository: string | null;
@@ -628,6 +697,12 @@ export interface components {
              */
             binds?: string[];
         };
+        ContainerPlacementDto: {
+            /** @description This engine only (`GET /api/engines`): 404 when there is none such, 409 when it is not active. */
+            engine?: string;
+            /** @description Engine labels the engine must carry (such as `gpu`, `arm64`). */
+            labels?: string[];
+        };
         CreateContainerDto: {
             /** @description A runner tag of your own; never a runner RunnerHub manages (409). */
             runnerId?: string;
@@ -640,6 +715,7 @@ export interface components {
             security?: components["schemas"]["SecurityOptionsDto"];
             /** @description Start the container once it is created (default true); false leaves it `created`. */
             start?: boolean;
+            placement?: components["schemas"]["ContainerPlacementDto"];
         };
         ContainerUsageDto: {
             /** Format: uuid */
@@ -769,6 +845,12 @@ export interface components {
             profileReason: string | null;
             /** @description The runner image's digest (sha256:...) as pulled from its registry; null for an image only on the engine. */
             imageDigest: string | null;
+            /** @description The engine its runner was placed on at its claim; null while it waits in the queue. */
+            engineName: string | null;
+            /** @description Why that engine: `engine b: 3.1 GiB free of 8, 2 of 10 slots (spread)`. */
+            placement: string | null;
+            /** @description Why a queued job still waits when no engine can take it: `no active engine has the labels gpu`. */
+            waitingReason: string | null;
             /** @description Tries made to start a runner for it. */
             attempts: number;
             /** @description Why it failed or was cancelled, or why the last try to start its runner failed. */
@@ -862,6 +944,126 @@ export interface components {
             startedAt: string;
             durationMs: number;
             outcomes: components["schemas"]["CleanupOutcomeDto"][];
+        };
+        EngineCapacityFiguresDto: {
+            /** @description MiB. */
+            memoryMb: number | null;
+            cpus: number | null;
+            maxContainers: number | null;
+        };
+        EngineInfoCapacityDto: {
+            /** @description MiB. */
+            memoryMb: number | null;
+            cpus: number | null;
+        };
+        EngineCapacityDto: {
+            /** @description As the operator gave it (DOCKER_ENGINES or the API); null: not given. */
+            given: components["schemas"]["EngineCapacityFiguresDto"];
+            fromInfo: components["schemas"]["EngineInfoCapacityDto"];
+            /**
+             * @description What placement holds the engine to (null: no limit): memory as given, else the engine's `info`; CPUs and
+             *     containers only as given (a CPU quota is a ceiling the kernel shares out, not a reservation, so NCPU is shown in
+             *     fromInfo but not enforced).
+             */
+            effective: components["schemas"]["EngineCapacityFiguresDto"];
+        };
+        EngineLoadDto: {
+            containers: number;
+            /** @description The memory limits of those containers, MiB. */
+            memoryMb: number;
+            /** @description Their CPU limits. */
+            cpus: number;
+        };
+        EngineDto: {
+            /**
+             * @description `config`: from DOCKER_ENGINES (or DOCKER_HOST, as `default`), written again at every start; only its state can be
+             *     changed through the API. `api`: added through POST /api/engines.
+             * @enum {string}
+             */
+            source: "config" | "api";
+            /**
+             * @description `active` takes new containers; `draining` takes none while its containers finish, then becomes `drained`;
+             *     `unreachable` has not answered for ENGINE_UNREACHABLE_AFTER_MS and becomes `active` again when it answers.
+             * @enum {string}
+             */
+            state: "active" | "draining" | "drained" | "unreachable";
+            name: string;
+            /** @description In DOCKER_HOST notation: `unix:///var/run/docker.sock`, `tcp://10.0.0.2:2375`, `https://10.0.0.2:2376` (TLS). */
+            endpoint: string;
+            /** @description With TLS: the directory holding ca.pem, cert.pem and key.pem (never their contents). */
+            tlsCertPath: string | null;
+            /** @description A job is placed only on an engine carrying every label it asks for beyond the runner's own. */
+            labels: string[];
+            /** @description The network its runner containers join; null: RUNNER_NETWORK. */
+            network: string | null;
+            /** @description Why it is in its state: who drained it, the engine's last error. */
+            stateReason: string | null;
+            stateChangedAt: string;
+            /** @description When it last answered a ping; null if it never has. */
+            lastSeenAt: string | null;
+            capacity: components["schemas"]["EngineCapacityDto"];
+            load: components["schemas"]["EngineLoadDto"];
+            createdAt: string;
+        };
+        CreateEngineDto: {
+            /**
+             * @description 1-63 lower-case letters, digits and dashes, starting with a letter or digit; unique in the fleet.
+             * @example builder-2
+             */
+            name: string;
+            /**
+             * @description As DOCKER_HOST takes it: `unix:///path/to/docker.sock` or `tcp://host:port`.
+             * @example tcp://10.0.0.2:2376
+             */
+            host: string;
+            /**
+             * @description With tlsVerify: the directory on the RunnerHub hosts holding ca.pem, cert.pem and key.pem (default ~/.docker).
+             * @example /etc/runnerhub/builder-2
+             */
+            certPath?: string;
+            /**
+             * @description Such as `gpu`, `arm64` (lower case); jobs asking for a label are placed only on engines carrying it.
+             * @example [
+             *       "gpu"
+             *     ]
+             */
+            labels?: string[];
+            /** @description Speak TLS to a tcp:// host and verify its certificate, with the client certificate from certPath. */
+            tlsVerify?: boolean;
+            /** @description Memory that may be placed on it, MiB (64 or more); default: the engine's own total (`info`). */
+            memoryMb?: number;
+            /** @description CPUs that may be placed on it (0.01 or more); default: the engine's own count (`info`). */
+            cpus?: number;
+            /** @description At most this many containers on it at once; default: no limit beyond MAX_CONCURRENT_CONTAINERS. */
+            maxContainers?: number;
+            /** @description The network its runner containers join instead of RUNNER_NETWORK (`none` for an engine without a bridge). */
+            network?: string;
+            /**
+             * @description Add it even though it does not answer a ping now (it is then `unreachable` until it does). Without it, an engine
+             *     that does not answer is refused with 422 ENGINE_UNAVAILABLE and nothing is written.
+             */
+            force?: boolean;
+        };
+        UpdateEngineDto: {
+            /**
+             * @description Replaces the labels.
+             * @example [
+             *       "gpu",
+             *       "arm64"
+             *     ]
+             */
+            labels?: string[];
+            /** @description MiB; null: the engine's own total. */
+            memoryMb?: number | null;
+            /** @description null: the engine's own count. */
+            cpus?: number | null;
+            /** @description null: no limit beyond MAX_CONCURRENT_CONTAINERS. */
+            maxContainers?: number | null;
+            /**
+             * @description `active` undrains a draining or drained engine; to drain one, POST /api/engines/{name}/drain.
+             * @enum {string}
+             */
+            state?: "active";
         };
     };
     responses: never;
@@ -2664,6 +2866,356 @@ export interface operations {
             };
             /** @description The API key's role may not do this (for webhooks: GITHUB_WEBHOOK_SECRET is not set) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description The Docker engine, the database or GitHub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    listEngines: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["EngineDto"][];
+                    };
+                };
+            };
+        };
+    };
+    addEngine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateEngineDto"];
+            };
+        };
+        responses: {
+            /** @description Added */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["EngineDto"];
+                    };
+                };
+            };
+            /** @description The request breaks a rule: `error.details.problems` lists each field and what to send instead */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description The API key's role may not do this (for webhooks: GITHUB_WEBHOOK_SECRET is not set) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not possible in the current state (the message names it) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description Well-formed, but cannot be carried out here (missing image, unsupported limit, labels not served, no GitHub credentials) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description The Docker engine, the database or GitHub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    getEngine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["EngineDto"];
+                    };
+                };
+            };
+            /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description No such id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description The Docker engine, the database or GitHub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    updateEngine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateEngineDto"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["EngineDto"];
+                    };
+                };
+            };
+            /** @description The request breaks a rule: `error.details.problems` lists each field and what to send instead */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description The API key's role may not do this (for webhooks: GITHUB_WEBHOOK_SECRET is not set) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description No such id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not possible in the current state (the message names it) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description The Docker engine, the database or GitHub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    drainEngine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["EngineDto"];
+                    };
+                };
+            };
+            /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description The API key's role may not do this (for webhooks: GITHUB_WEBHOOK_SECRET is not set) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description No such id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not possible in the current state (the message names it) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

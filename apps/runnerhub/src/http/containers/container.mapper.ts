@@ -19,6 +19,8 @@ export function toContainerDto(
     id: record.id,
     name: record.name,
     engineId: record.engineId,
+    engineName: record.engineName,
+    placement: record.placement,
     state: record.state,
     runnerId: record.runnerId,
     jobId: record.jobId,

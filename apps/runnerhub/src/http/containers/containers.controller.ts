@@ -94,6 +94,7 @@ export class ContainersController {
         limits: { ...limits },
         security: { ...security },
         start: body.start !== false,
+        placement: { engine: body.placement?.engine, labels: body.placement?.labels },
       },
       actor.name,
     );

@@ -52,6 +52,13 @@ export class ContainerDto {
   name!: string;
   /** The engine's container id; null until the engine has made it. */
   engineId!: string | null;
+  /** The engine of the fleet it lives on (`GET /api/engines`); `default` when DOCKER_HOST is the only one. */
+  engineName!: string;
+  /**
+   * Why it was placed there, as the placement saw it at creation: `engine b: 3.1 GiB free of 8, 2 of 10 slots
+   * (spread)`; null for a job's runner (its job shows it) and for containers older than the fleet.
+   */
+  placement!: string | null;
   @ApiProperty({ enum: ContainerState, enumName: 'ContainerState' })
   state!: ContainerState;
   runnerId!: string | null;

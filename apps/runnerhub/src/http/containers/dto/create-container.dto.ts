@@ -185,6 +185,25 @@ export class SecurityOptionsDto {
   binds?: string[];
 }
 
+/** Where the container may go among the fleet's engines; left out, any active engine with room (PLACEMENT). */
+export class ContainerPlacementDto {
+  /** This engine only (`GET /api/engines`): 404 when there is none such, 409 when it is not active. */
+  @IsOptional()
+  @IsString()
+  @Matches(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: 'placement.engine must be an engine name such as a or gpu-1' })
+  engine?: string;
+
+  /** Engine labels the engine must carry (such as `gpu`, `arm64`). */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(16)
+  @Matches(/^[a-z0-9][a-z0-9._-]{0,63}$/, {
+    each: true,
+    message: 'placement.labels must be lower-case labels such as gpu',
+  })
+  labels?: string[];
+}
+
 /** A runner container to create and (unless `start` is false) start. */
 export class CreateContainerDto {
   /** A runner tag of your own; never a runner RunnerHub manages (409). */
@@ -229,4 +248,10 @@ export class CreateContainerDto {
   @IsOptional()
   @IsBoolean()
   start?: boolean;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ContainerPlacementDto)
+  placement?: ContainerPlacementDto;
 }

@@ -52,6 +52,15 @@ export class JobDto {
   /** The runner image's digest (sha256:...) as pulled from its registry; null for an image only on the engine. */
   imageDigest!: string | null;
 
+  /** The engine its runner was placed on at its claim; null while it waits in the queue. */
+  engineName!: string | null;
+
+  /** Why that engine: `engine b: 3.1 GiB free of 8, 2 of 10 slots (spread)`. */
+  placement!: string | null;
+
+  /** Why a queued job still waits when no engine can take it: `no active engine has the labels gpu`. */
+  waitingReason!: string | null;
+
   /** Tries made to start a runner for it. */
   attempts!: number;
 
