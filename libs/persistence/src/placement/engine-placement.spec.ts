@@ -87,14 +87,14 @@ describe(chooseEngine.name, () => {
       });
     });
 
-    it("takes memory from the engine's info when the operator gave none, and the operator's figure first", () => {
+    it("holds placements to the operator's memory figure, never to the engine's own MemTotal", () => {
       const fromInfo = [engine('a', { infoMemoryMb: 4 * GIB })];
       expect(chooseEngine(fromInfo, loads({ a: { memoryMb: 3 * GIB } }), runner(), 'spread')).toMatchObject({
-        cause: 'room',
-      });
-      const given = [engine('a', { memoryMb: 16 * GIB, infoMemoryMb: 4 * GIB })];
-      expect(chooseEngine(given, loads({ a: { memoryMb: 3 * GIB } }), runner(), 'spread')).toMatchObject({
         engineName: 'a',
+      });
+      const given = [engine('a', { memoryMb: 4 * GIB, infoMemoryMb: 16 * GIB })];
+      expect(chooseEngine(given, loads({ a: { memoryMb: 3 * GIB } }), runner(), 'spread')).toMatchObject({
+        cause: 'room',
       });
     });
 

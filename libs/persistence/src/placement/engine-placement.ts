@@ -63,10 +63,10 @@ interface Candidate {
  *
  * Labels: of the requested labels, those that some engine of the table carries (whatever its state) are engine
  * labels (`gpu`, `arm64`) the engine must have; the others (`self-hosted`, `linux`, `x64`) are the runner's and do not
- * constrain the engine. Capacity: at most `maxContainers` containers; memory up to the operator's `memoryMb`, else the
- * engine's `info`; CPUs only when the operator gave `cpuMillis`: a CPU quota is a ceiling the kernel shares out among
- * containers, not a reservation, so the NCPU of `info` is shown to the operator but never enforced. Unknown means
- * unlimited.
+ * constrain the engine. Capacity: at most `maxContainers` containers, `memoryMb` of memory limits and `cpuMillis` of
+ * CPU quotas, each as the operator gave it. A memory limit and a CPU quota are ceilings the kernel enforces, not
+ * reservations, so the MemTotal and NCPU of `info` are shown to the operator but never enforced. Not given means
+ * unlimited (MAX_CONCURRENT_CONTAINERS still caps the whole fleet).
  *
  * `spread` takes the fitting engine with the most room left (lowest fraction used, after placing, of its tightest
  * dimension; then fewest containers; then name); `pack` the one with the least room left that still fits (then most
@@ -142,8 +142,9 @@ function candidateOf(engine: PlacementEngine, load: EngineLoad, request: Placeme
     engine,
     load,
     slots: { total: engine.maxContainers, used: load.containers, need: 1 },
-    memory: { total: engine.memoryMb ?? engine.infoMemoryMb, used: load.memoryMb, need: request.memoryMb },
-    // Only the operator's figure: info's NCPU is no ceiling (see chooseEngine).
+    // Only the operator's figures: a memory limit and a CPU quota are ceilings, not reservations, and runners sized
+    // for their worst case rarely all reach it; holding them to `info`'s MemTotal or NCPU would leave most hosts idle.
+    memory: { total: engine.memoryMb, used: load.memoryMb, need: request.memoryMb },
     cpu: { total: engine.cpuMillis, used: load.cpuMillis, need: request.cpuMillis },
   };
 }

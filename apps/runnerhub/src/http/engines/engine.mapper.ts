@@ -24,8 +24,8 @@ export function toEngineDto({ engine, load }: EngineStatus): EngineDto {
       given,
       fromInfo,
       effective: {
-        memoryMb: given.memoryMb ?? fromInfo.memoryMb,
-        // A CPU quota is a ceiling the kernel shares out, not a reservation: placement counts CPUs only when given.
+        // Memory limits and CPU quotas are ceilings, not reservations: placement holds engines to given figures only.
+        memoryMb: given.memoryMb,
         cpus: given.cpus,
         maxContainers: given.maxContainers,
       },

@@ -21,9 +21,8 @@ export class EngineCapacityDto {
   given!: EngineCapacityFiguresDto;
   fromInfo!: EngineInfoCapacityDto;
   /**
-   * What placement holds the engine to (null: no limit): memory as given, else the engine's `info`; CPUs and
-   * containers only as given (a CPU quota is a ceiling the kernel shares out, not a reservation, so NCPU is shown in
-   * fromInfo but not enforced).
+   * What placement holds the engine to (null: no limit): the given figures. Memory limits and CPU quotas are ceilings
+   * the kernel enforces, not reservations, so what `info` says (fromInfo) is shown but not enforced.
    */
   effective!: EngineCapacityFiguresDto;
 }
