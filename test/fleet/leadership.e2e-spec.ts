@@ -82,6 +82,7 @@ if (!onPostgres) {
       RETENTION_INTERVAL_MS: '1000',
       STATS_INTERVAL_MS: '1000',
       HEALTH_INTERVAL_MS: '1000',
+      ENGINE_PROBE_INTERVAL_MS: '1000',
       DISPATCH_INTERVAL_MS: '1000',
     };
     // One after the other: the first migrates the fresh database, and this 2-core machine boots one at a time best.
