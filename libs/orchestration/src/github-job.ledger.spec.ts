@@ -201,6 +201,16 @@ describe(GitHubJobLedger.name, () => {
     expect(released).toEqual(['runner-a']);
   });
 
+  it('follows GitHub when the job ran on another runner, and lets this one go', async () => {
+    job('a');
+    runner('a');
+    githubSays = { status: 'completed', conclusion: 'success', runnerName: 'someone-else' };
+    await sut.runnerEnded({ id: 'container-a', exitCode: 0, state: 'stopped' } as ContainerRecordEntity);
+    expect(jobs.get('a')).toMatchObject({ state: JobState.Completed, conclusion: 'success' });
+    // Released (a second release of a released runner does nothing: RunnerRegistrations checks deregisteredAt).
+    expect(new Set(released)).toEqual(new Set(['runner-a']));
+  });
+
   it('takes GitHub’s word when the in_progress webhook was lost and the runner did run the job', async () => {
     job('a');
     runner('a');

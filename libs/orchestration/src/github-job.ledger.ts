@@ -122,6 +122,12 @@ export class GitHubJobLedger {
       await this.settleFromGitHub(job, truth);
       return;
     }
+    if (truth?.runnerName && truth.status !== 'queued') {
+      // GitHub gave the job to another runner (handing out jobs as it likes): the job needs no runner of its own.
+      await this.settleFromGitHub(job, truth);
+      await this.registrations.release(runner.id, `its job ${job.id} ran on ${truth.runnerName}`);
+      return;
+    }
     const exit = container.exitCode ?? -1;
     const outdated = this.families.current.exitKind(exit) === 'outdated';
     const ended = `runner ${runner.name} ended (${describeEnd(container)}) without GitHub giving it a job`;
