@@ -90,6 +90,15 @@ export class EngineRegistry implements OnModuleDestroy {
     return connection;
   }
 
+  /**
+   * A client for an engine that is not part of the fleet (yet): to ask whether it answers before it is added. Nothing
+   * is started for it (no event stream, no stats) and nothing is registered; it is only as good as the call made on it.
+   */
+  detached(setting: EngineSetting): DockerEngine {
+    // Not observed: a candidate's ping is not a call to an engine of the fleet, and its series would outlive a refusal.
+    return new DockerEngine(createDockerClient(setting.endpoint), setting, this.engineOptions);
+  }
+
   remove(name: string): void {
     const connection = this.connections.get(name);
     if (!connection) return;

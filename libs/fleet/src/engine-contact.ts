@@ -1,8 +1,5 @@
 import { ConfigurationError, DomainError, EngineSetting, ErrorCode, errorMessage } from '@app/common';
-import { describeEndpoint, DockerEngine, EngineInfo } from '@app/docker';
-// The registry has no way to reach an engine without adding it to the fleet (and starting its event stream); the
-// factory it uses is the one way to a client that libs/docker offers.
-import { createDockerClient } from '@app/docker/docker-client.factory';
+import { describeEndpoint, DockerEngine, EngineInfo, EngineRegistry } from '@app/docker';
 import { Injectable } from '@nestjs/common';
 
 /** What an engine said when asked before it joined the fleet. */
@@ -16,12 +13,14 @@ export type EngineAnswer =
  */
 @Injectable()
 export class EngineContact {
+  constructor(private readonly engines: EngineRegistry) {}
+
   /**
    * Pings the engine and reads its `info`, each within the control deadline. VALIDATION_FAILED when a TLS engine's
    * certificate files cannot be read: no client could be made for it on this replica, whether it answers or not.
    */
   async ask(setting: EngineSetting): Promise<EngineAnswer> {
-    const engine = new DockerEngine(this.clientFor(setting), { name: setting.name, endpoint: setting.endpoint });
+    const engine = this.clientFor(setting);
     const tried = `ping ${describeEndpoint(setting.endpoint)}`;
     try {
       await engine.ping();
@@ -33,9 +32,9 @@ export class EngineContact {
     return { answered: true, info };
   }
 
-  private clientFor(setting: EngineSetting): ReturnType<typeof createDockerClient> {
+  private clientFor(setting: EngineSetting): DockerEngine {
     try {
-      return createDockerClient(setting.endpoint);
+      return this.engines.detached(setting);
     } catch (error) {
       if (!(error instanceof ConfigurationError)) throw error;
       const problems = error.problems.map((message) => ({ field: 'certPath', message }));
