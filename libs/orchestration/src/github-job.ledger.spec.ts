@@ -26,6 +26,8 @@ describe(GitHubJobLedger.name, () => {
   let released: string[];
   let removedContainers: string[];
   let githubSays: { status: string; conclusion: string | null; runnerName: string | null } | null;
+  /** What GitHub answers when a runner is removed. */
+  let removal: 'removed' | 'already-gone' | 'busy';
   let sut: GitHubJobLedger;
 
   const job = (id: string, overrides: Partial<JobEntity> = {}): JobEntity => {
@@ -52,6 +54,7 @@ describe(GitHubJobLedger.name, () => {
       labels: ['self-hosted'],
       profile: 'strict',
       containerId: `container-${jobId}`,
+      githubRunnerId: '41',
       githubJobId: null,
       deregisteredAt: null,
       jobId,
@@ -68,6 +71,7 @@ describe(GitHubJobLedger.name, () => {
     released = [];
     removedContainers = [];
     githubSays = null;
+    removal = 'removed';
     const active = (runnerId: string) =>
       [...jobs.values()].filter(
         (j) => j.runnerId === runnerId && [JobState.Queued, JobState.Assigned, JobState.Running].includes(j.state),
@@ -105,7 +109,7 @@ describe(GitHubJobLedger.name, () => {
       },
       release: (id: string) => {
         released.push(id);
-        return Promise.resolve();
+        return Promise.resolve(removal);
       },
     } as unknown as RunnerRegistrations;
     const containers = { reassignJob: () => Promise.resolve() } as unknown as ContainerRecordRepository;
@@ -199,6 +203,46 @@ describe(GitHubJobLedger.name, () => {
     await sut.runnerEnded({ id: 'container-a', exitCode: 0, state: 'stopped' } as ContainerRecordEntity);
     expect(jobs.get('a')).toMatchObject({ state: JobState.Queued, runnerId: null, refreshImage: false });
     expect(released).toEqual(['runner-a']);
+  });
+
+  it('counts the try when the unused runner was still registered on GitHub', async () => {
+    job('a', { attempts: 2 });
+    runner('a');
+    githubSays = { status: 'queued', conclusion: null, runnerName: null };
+    await sut.runnerEnded({ id: 'container-a', exitCode: 0, state: 'stopped' } as ContainerRecordEntity);
+    expect(jobs.get('a')).toMatchObject({ state: JobState.Queued, attempts: 2, availableAt: expect.any(Date) });
+  });
+
+  it('queues the job at once, without counting the try, when GitHub consumed its runner for another job', async () => {
+    // The runner's JIT registration is gone on GitHub while the job still waits: GitHub gave it another job.
+    job('a', { attempts: 3 });
+    runner('a');
+    githubSays = { status: 'queued', conclusion: null, runnerName: null };
+    removal = 'already-gone';
+    await sut.runnerEnded({ id: 'container-a', exitCode: 0, state: 'stopped' } as ContainerRecordEntity);
+    expect(jobs.get('a')).toMatchObject({ state: JobState.Queued, attempts: 2, availableAt: null, runnerId: null });
+  });
+
+  it('counts the try of a registration-token runner that is not on GitHub: it may never have registered', async () => {
+    job('a', { attempts: 3 });
+    runner('a', { githubRunnerId: null });
+    githubSays = { status: 'queued', conclusion: null, runnerName: null };
+    removal = 'already-gone';
+    await sut.runnerEnded({ id: 'container-a', exitCode: 1, state: 'stopped' } as ContainerRecordEntity);
+    expect(jobs.get('a')).toMatchObject({ state: JobState.Failed, failureCode: 'RUNNER_UNUSED' });
+  });
+
+  it('leaves a runner nobody needs running when GitHub refuses its removal because it has handed it a job', async () => {
+    const a = job('a');
+    job('b');
+    runner('a');
+    const runnerOfB = runner('b', { labels: ['self-hosted', 'docker'], profile: 'docker' });
+    job('b', { labels: ['self-hosted', 'docker'] });
+    removal = 'busy';
+    await sut.started(a, runnerOfB.name);
+    // a's own runner is spare and b cannot take it, but GitHub says it is busy: its job's webhook is on its way.
+    expect(released).toEqual(['runner-a']);
+    expect(removedContainers).toEqual([]);
   });
 
   it('follows GitHub when the job ran on another runner, and lets this one go', async () => {

@@ -131,7 +131,11 @@ export class GitHubJobLedger {
     const exit = container.exitCode ?? -1;
     const outdated = this.families.current.exitKind(exit) === 'outdated';
     const ended = `runner ${runner.name} ended (${describeEnd(container)}) without GitHub giving it a job`;
-    await this.registrations.release(runner.id, 'it ended without a job');
+    const removal = await this.registrations.release(runner.id, 'it ended without a job');
+    if (removal === 'already-gone' && runner.githubRunnerId !== null && truth?.status === 'queued') {
+      await this.requeueDisplaced(job, runner.name);
+      return;
+    }
     const decision = this.retryPolicy.decide(job.attempts, new Error(ended));
     const common = { runnerId: null, containerId: null, failureReason: decision.reason, refreshImage: outdated };
     const from = [JobState.Assigned];
@@ -150,6 +154,27 @@ export class GitHubJobLedger {
         reason: decision.reason,
       });
     }
+  }
+
+  /**
+   * The job's runner ended and GitHub had already removed it (its JIT registration, so it was registered), while the
+   * job still waits: GitHub gave the runner another job, whose in_progress webhook has not arrived (webhooks spread
+   * over replicas, and a short job ends first), or someone deleted it. Neither is the job's fault: it is queued for a
+   * new runner at once and the try is not counted. This cannot spin: each such end is a runner GitHub consumed.
+   */
+  private async requeueDisplaced(job: JobEntity, runnerName: string): Promise<void> {
+    await this.transitions.move(job.id, {
+      to: JobState.Queued,
+      from: [JobState.Assigned],
+      changes: {
+        runnerId: null,
+        containerId: null,
+        assignedAt: null,
+        availableAt: null,
+        attempts: Math.max(0, job.attempts - 1),
+      },
+      reason: `its runner ${runnerName} ended gone from GitHub while the job still waits (GitHub gave it another job, or it was deleted); a new runner is made, and this try does not count`,
+    });
   }
 
   /** A GitHub job whose verdict is overdue: ask GitHub, and settle it if GitHub has one. */
@@ -237,8 +262,9 @@ export class GitHubJobLedger {
     if (wanted.some((job) => UNFINISHED.includes(job.state))) return;
     const runner = await this.registrations.findById(runnerId);
     if (!runner || runner.githubJobId) return;
-    await this.registrations.release(runnerId, `no job needs it: ${why}`);
-    if (!runner.containerId) return;
+    const removal = await this.registrations.release(runnerId, `no job needs it: ${why}`);
+    // GitHub has just handed it a job (its webhook is on its way): the runner runs it and ends by itself.
+    if (removal === 'busy' || !runner.containerId) return;
     await this.lifecycle
       .remove(runner.containerId, { force: true }, LEDGER_ACTOR, `runner withdrawn: no job needs it (${why})`)
       .catch((error: unknown) =>

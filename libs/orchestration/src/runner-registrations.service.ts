@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { AppConfig, DomainError, ErrorCode, RunnerProfileName } from '@app/common';
 import { JobEntity, RunnerChanges, RunnerEntity, RunnerRepository, RunnerStatus } from '@app/persistence';
 import { Injectable, Logger } from '@nestjs/common';
-import { GitHubRunnerRegistry, RunnerCredentials, RunnerScope } from './github';
+import { GitHubRunnerRegistry, RunnerCredentials, RunnerDeregistration, RunnerScope } from './github';
 
 /** Writes to one runner that may lose a race before one wins; more means something keeps rewriting it. */
 const MAX_WRITE_RACES = 5;
@@ -77,24 +77,32 @@ export class RunnerRegistrations {
 
   /**
    * Takes the runner off GitHub's list (it is gone already when an ephemeral runner finished its job) and marks it
-   * offline. Never throws: a registration GitHub still lists is logged and retried at the next release.
+   * offline. Never throws: a registration GitHub still lists is logged and retried at the next release. Answers what
+   * GitHub said (null when the runner was released before, or GitHub could not be asked); a `busy` runner, one GitHub
+   * has just handed a job, stays registered: GitHub removes it itself once that job is done.
    */
-  async release(runnerId: string, why: string): Promise<void> {
+  async release(runnerId: string, why: string): Promise<RunnerDeregistration | null> {
     try {
       const runner = await this.runners.findById(runnerId);
-      if (!runner || runner.deregisteredAt) return;
+      if (!runner || runner.deregisteredAt) return null;
       const result = await this.registry.deregister(this.scopeOfRunner(runner), {
         githubRunnerId: runner.githubRunnerId === null ? null : Number(runner.githubRunnerId),
         name: runner.name,
       });
+      if (result === 'busy') {
+        this.logger.log(`Runner ${runner.name} stays on GitHub (${why}): GitHub has handed it a job`);
+        return result;
+      }
       await this.change(runner.id, () => ({ status: RunnerStatus.Offline, deregisteredAt: new Date() }));
       this.logger.log(
         `Runner ${runner.name} ${result === 'removed' ? 'removed from' : 'already gone on'} GitHub (${why})`,
       );
+      return result;
     } catch (error) {
       this.logger.warn(
         `Runner ${runnerId} could not be released (${why}): ${error instanceof Error ? error.message : String(error)}`,
       );
+      return null;
     }
   }
 

@@ -166,6 +166,19 @@ describe('GitHubRunnerRegistry with a token', () => {
     await expect(registry.deregister(ORG, { githubRunnerId, name })).resolves.toBe('already-gone');
   });
 
+  it('answers busy when GitHub refuses to delete a runner it has handed a job, and keeps it registered', async () => {
+    const fake = await startFake();
+    const registry = await registryFor(tokenEnv(fake));
+    const { name, credentials } = await register(registry, REPO);
+    // GitHub's answer to deleting a runner that runs a job (the fake's own DELETE route gives it for a busy runner).
+    fake.failNext(1, 422, /\/actions\/runners\/\d+$/, `Bad request - Runner "${name}" is still running a job`);
+
+    await expect(registry.deregister(REPO, { githubRunnerId: jit(credentials).githubRunnerId, name })).resolves.toBe(
+      'busy',
+    );
+    expect(fake.runners().map((runner) => runner.name)).toEqual([name]);
+  });
+
   it('deregisters a runner without an id by looking it up by name', async () => {
     const fake = await startFake();
     const registry = await registryFor(tokenEnv(fake));

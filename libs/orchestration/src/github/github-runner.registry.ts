@@ -8,6 +8,7 @@ import {
   describeScope,
   GitHubWorkflowJob,
   RunnerCredentials,
+  RunnerDeregistration,
   RunnerRegistrationRequest,
   RunnerScope,
 } from './runner-registration.types';
@@ -67,12 +68,13 @@ export class GitHubRunnerRegistry {
   /**
    * Removes a runner from GitHub. A runner registered with a token has no known id: it is looked up by name.
    * A runner GitHub no longer has is 'already-gone', not an error: an ephemeral runner removes itself once its job
-   * is done, so that is the usual outcome after a job.
+   * is done, so that is the usual outcome after a job. A runner GitHub refuses to delete with 422 is 'busy': GitHub
+   * has handed it a job ("Runner ... is still running a job"; the call has no body that could be invalid).
    */
   async deregister(
     scope: RunnerScope,
     runner: { githubRunnerId: number | null; name: string },
-  ): Promise<'removed' | 'already-gone'> {
+  ): Promise<RunnerDeregistration> {
     this.requireConfigured();
     const where = describeScope(scope);
     const context = { operation: 'deregister', scope: where, runnerName: runner.name };
@@ -98,6 +100,7 @@ export class GitHubRunnerRegistry {
       return 'removed';
     } catch (error) {
       if (isGitHubHttpError(error) && error.response?.status === 404) return 'already-gone';
+      if (isGitHubHttpError(error) && error.response?.status === 422) return 'busy';
       throw this.failure(error, `the removal of runner ${runner.name} from ${where}`, context);
     }
   }

@@ -22,6 +22,12 @@ export interface GitHubWorkflowJob {
 }
 
 /**
+ * What became of a removal on GitHub: `removed`, `already-gone` (GitHub had removed it: an ephemeral runner leaves
+ * once its job is done, or someone deleted it), or `busy` (GitHub refused: it has handed the runner a job).
+ */
+export type RunnerDeregistration = 'removed' | 'already-gone' | 'busy';
+
+/**
  * What a runner container needs to join GitHub. A just-in-time configuration registers the runner already (GitHub
  * lists it, with its id, before the container starts); a registration token is the older way, where the runner
  * registers itself with `config.sh` and so has no id until then. Both are secrets: hand them to the container only.
