@@ -1,4 +1,4 @@
-import { AppConfig, DomainError, errorMessage, JobState } from '@app/common';
+import { AppConfig, DomainError, ErrorCode, errorMessage, JobState } from '@app/common';
 import { EngineRegistry } from '@app/docker';
 import { ContainerLifecycleManager } from '@app/lifecycle';
 import { JobEntity, JobRepository, RunnerStatus } from '@app/persistence';
@@ -101,6 +101,7 @@ export class RunnerProvisioner {
       await this.settlement.settleFromContainer(containerId);
     } catch (error) {
       await this.undo(runnerId, containerId, 'its start failed');
+      if (this.isEngineLoss(error)) return await this.placeAgain(job, error);
       await this.giveBack(job.id, attempt, error);
     }
   }
@@ -131,6 +132,35 @@ export class RunnerProvisioner {
     }
     // release() logs its own failures and never throws.
     if (runnerId) await this.registrations.release(runnerId, why);
+  }
+
+  /**
+   * The job's engine did not answer, and the fleet has others. That is the engine's fault, not the job's: the job is
+   * queued again after the back-off without counting the try. Placement stops choosing that engine once the prober
+   * finds it unreachable (ENGINE_UNREACHABLE_AFTER_MS), so this ends within the grace. A lone engine counts its
+   * tries as before: there is nowhere else to go, and the job fails with the reason rather than wait blind.
+   */
+  private isEngineLoss(error: unknown): boolean {
+    return error instanceof DomainError && error.code === ErrorCode.EngineUnavailable && this.engines.all().length > 1;
+  }
+
+  private async placeAgain(job: JobEntity, error: unknown): Promise<void> {
+    const reason = `engine ${job.engineName ?? this.engines.first.name} did not answer (${errorMessage(error)}); the job is placed again, and this try does not count`;
+    this.logger.warn(`Job ${job.id}: ${reason}`);
+    await this.transitions.move(job.id, {
+      to: JobState.Queued,
+      from: [JobState.Assigned],
+      changes: {
+        attempts: job.attempts,
+        runnerId: null,
+        containerId: null,
+        assignedAt: null,
+        failureReason: reason,
+        failureCode: ErrorCode.EngineUnavailable,
+        availableAt: new Date(Date.now() + this.config.orchestration.retryBackoffMs),
+      },
+      reason,
+    });
   }
 
   private async giveBack(jobId: string, attempt: number, error: unknown): Promise<void> {
