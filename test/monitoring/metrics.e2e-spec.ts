@@ -130,7 +130,7 @@ describe.each(testDatabaseKinds())('metrics on %s', (kind) => {
     // DockerEngine's calls were timed through the observer, with the engine's own operation names.
     const engine = 'runnerhub_engine_call_duration_seconds';
     for (const operation of ['ping', 'create container', 'start container', 'stop container', 'remove container']) {
-      const count = metrics.value(`${engine}_count`, { operation, outcome: 'ok' }) ?? 0;
+      const count = metrics.value(`${engine}_count`, { engine: 'default', operation, outcome: 'ok' }) ?? 0;
       expect({ operation, timed: count >= 1 }).toEqual({ operation, timed: true });
     }
 
@@ -188,7 +188,11 @@ describe.each(testDatabaseKinds())('metrics on %s', (kind) => {
     const errors = () =>
       scrape().then(
         ({ metrics }) =>
-          metrics.value('runnerhub_engine_errors_total', { operation: 'inspect container', code: 'NOT_FOUND' }) ?? 0,
+          metrics.value('runnerhub_engine_errors_total', {
+            engine: 'default',
+            operation: 'inspect container',
+            code: 'NOT_FOUND',
+          }) ?? 0,
       );
     const before = await errors();
     await expect(suite.app.get(DockerEngine).inspect(`missing-${suite.run}`)).rejects.toMatchObject({

@@ -436,7 +436,7 @@ export class DockerEngine {
 
   /** Tells the observer (metrics) how the call went. */
   private observe(operation: string, startedAt: number, error: Error | null): void {
-    reportEngineCall(this.observer, this.logger, operation, startedAt, error);
+    reportEngineCall(this.observer, this.logger, this.name, operation, startedAt, error);
   }
 
   private async execTimedOut(

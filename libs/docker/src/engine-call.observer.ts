@@ -2,6 +2,8 @@ import { DomainError } from '@app/common';
 
 /** One finished call of DockerEngine to the engine, as its private `call()` wrapper saw it. */
 export interface EngineCallRecord {
+  /** The engine's name in the fleet (`default` for DOCKER_HOST alone). */
+  engine: string;
   /** The operation's name as DockerEngine gives it (`start container`, `ping`...): a small, fixed set. */
   operation: string;
   /** Wall time of the call, deadline included, in seconds. */
@@ -36,12 +38,14 @@ export const NO_ENGINE_CALL_OBSERVER: EngineCallObserver = { engineCallFinished:
 export function reportEngineCall(
   observer: EngineCallObserver,
   logger: { warn(message: string): void },
+  engine: string,
   operation: string,
   startedAt: number,
   error: Error | null,
 ): void {
   try {
     observer.engineCallFinished({
+      engine,
       operation,
       durationSeconds: (performance.now() - startedAt) / 1000,
       outcome: error ? 'error' : 'ok',

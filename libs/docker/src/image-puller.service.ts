@@ -363,7 +363,7 @@ export class ImagePuller {
       failure = error instanceof Error ? error : new Error(String(error));
       throw error;
     } finally {
-      reportEngineCall(this.observer, this.logger, operation, startedAt, failure);
+      reportEngineCall(this.observer, this.logger, this.engineName, operation, startedAt, failure);
     }
   }
 

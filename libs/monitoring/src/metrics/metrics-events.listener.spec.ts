@@ -123,22 +123,27 @@ describe(MetricsEventsListener.name, () => {
 });
 
 describe(EngineCallMetrics.name, () => {
-  it('times every call and counts failures by operation and code', async () => {
+  it('times every call and counts failures by engine, operation and code', async () => {
     const registry = new Registry();
     const sut = new EngineCallMetrics(new RunnerHubMetrics(registry));
-    sut.engineCallFinished({ operation: 'ping', durationSeconds: 0.002, outcome: 'ok', errorCode: null });
+    sut.engineCallFinished({ engine: 'a', operation: 'ping', durationSeconds: 0.002, outcome: 'ok', errorCode: null });
+    sut.engineCallFinished({ engine: 'b', operation: 'ping', durationSeconds: 0.003, outcome: 'ok', errorCode: null });
     sut.engineCallFinished({
+      engine: 'b',
       operation: 'inspect container',
       durationSeconds: 0.01,
       outcome: 'error',
       errorCode: 'NOT_FOUND',
     });
     const text = await registry.metrics();
-    expect(text).toContain('runnerhub_engine_call_duration_seconds_count{operation="ping",outcome="ok"} 1');
+    expect(text).toContain('runnerhub_engine_call_duration_seconds_count{engine="a",operation="ping",outcome="ok"} 1');
+    expect(text).toContain('runnerhub_engine_call_duration_seconds_count{engine="b",operation="ping",outcome="ok"} 1');
     expect(text).toContain(
-      'runnerhub_engine_call_duration_seconds_count{operation="inspect container",outcome="error"} 1',
+      'runnerhub_engine_call_duration_seconds_count{engine="b",operation="inspect container",outcome="error"} 1',
     );
-    expect(text).toContain('runnerhub_engine_errors_total{operation="inspect container",code="NOT_FOUND"} 1');
-    expect(text).not.toContain('runnerhub_engine_errors_total{operation="ping"');
+    expect(text).toContain(
+      'runnerhub_engine_errors_total{engine="b",operation="inspect container",code="NOT_FOUND"} 1',
+    );
+    expect(text).not.toContain('operation="ping",code=');
   });
 });

@@ -14,8 +14,8 @@ const LIFECYCLE_OPERATIONS: readonly LifecycleOperation[] = ['start', 'stop', 'r
 @Injectable()
 export class RunnerHubMetrics {
   readonly lifecycleOperationDuration: Histogram<'operation' | 'outcome'>;
-  readonly engineCallDuration: Histogram<'operation' | 'outcome'>;
-  readonly engineErrors: Counter<'operation' | 'code'>;
+  readonly engineCallDuration: Histogram<'engine' | 'operation' | 'outcome'>;
+  readonly engineErrors: Counter<'engine' | 'operation' | 'code'>;
   readonly jobQueueWait: Histogram;
   readonly alerts: Counter<'type'>;
   readonly cleanupRemovals: Counter<'policy'>;
@@ -34,15 +34,15 @@ export class RunnerHubMetrics {
     });
     this.engineCallDuration = new Histogram({
       name: 'runnerhub_engine_call_duration_seconds',
-      help: 'Duration of calls to the Docker engine API, by operation and outcome (deadline included).',
-      labelNames: ['operation', 'outcome'],
+      help: 'Duration of calls to the Docker engine API, by engine, operation and outcome (deadline included).',
+      labelNames: ['engine', 'operation', 'outcome'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
     this.engineErrors = new Counter({
       name: 'runnerhub_engine_errors_total',
-      help: 'Failed calls to the Docker engine API, by operation and the error code they were mapped to.',
-      labelNames: ['operation', 'code'],
+      help: 'Failed calls to the Docker engine API, by engine, operation and the error code they were mapped to.',
+      labelNames: ['engine', 'operation', 'code'],
       registers,
     });
     this.jobQueueWait = new Histogram({
