@@ -112,7 +112,12 @@ describe(GitHubJobLedger.name, () => {
         return Promise.resolve(removal);
       },
     } as unknown as RunnerRegistrations;
-    const containers = { reassignJob: () => Promise.resolve() } as unknown as ContainerRecordRepository;
+    // Container x was placed on engine engine-of-x.
+    const containers = {
+      reassignJob: () => Promise.resolve(),
+      findById: (id: string) =>
+        Promise.resolve({ id, engineName: `engine-of-${id}`, placement: `engine engine-of-${id}: (spread)` }),
+    } as unknown as ContainerRecordRepository;
     const lifecycle = {
       remove: (id: string) => {
         removedContainers.push(id);
@@ -143,13 +148,21 @@ describe(GitHubJobLedger.name, () => {
 
     await sut.started(a, runnerOfB.name);
 
+    // Each job now shows the engine its runner's container was placed on.
     expect(jobs.get('a')).toMatchObject({
       state: JobState.Running,
       runnerId: 'runner-b',
       containerId: 'container-b',
       githubRunnerName: 'runnerhub-b',
+      engineName: 'engine-of-container-b',
     });
-    expect(jobs.get('b')).toMatchObject({ state: JobState.Assigned, runnerId: 'runner-a', containerId: 'container-a' });
+    expect(jobs.get('b')).toMatchObject({
+      state: JobState.Assigned,
+      runnerId: 'runner-a',
+      containerId: 'container-a',
+      engineName: 'engine-of-container-a',
+      placement: 'engine engine-of-container-a: (spread)',
+    });
     expect(runners.get('runner-b')!.githubJobId).toBe('gh-a');
     expect(released).toEqual([]);
   });

@@ -62,6 +62,7 @@ export class GitHubJobLedger {
     const changes = {
       githubRunnerName: runnerName,
       ...(runnerName ? { runnerId: runner?.id ?? null, containerId: runner?.containerId ?? null } : {}),
+      ...(runner ? await this.placementOf(runner.containerId) : {}),
     };
     const linked =
       (await this.transitions.move(job.id, {
@@ -249,11 +250,18 @@ export class GitHubJobLedger {
     const moved = await this.transitions.annotate(other.id, JobState.Assigned, {
       runnerId: spare.id,
       containerId: spare.containerId,
+      ...(await this.placementOf(spare.containerId)),
     });
     if (!moved) return false;
     await this.containers.reassignJob(spare.containerId, other.id);
     this.logger.log(`Job ${other.id} takes runner ${spare.name}: its own, ${takenName}, runs job ${takerId}`);
     return true;
+  }
+
+  /** Where a runner's container was placed: a job that takes the runner runs on that engine, whatever its own claim said. */
+  private async placementOf(containerId: string | null): Promise<{ engineName?: string; placement?: string | null }> {
+    const container = containerId ? await this.containers.findById(containerId) : null;
+    return container ? { engineName: container.engineName, placement: container.placement } : {};
   }
 
   /** Takes a runner no unfinished job points at off GitHub and removes its container: it would wait forever. */
