@@ -149,7 +149,13 @@ function decideForJobContainer(
     return age >= keep ? remove(record, 'failed', `its job failed ${describe(age)} ago`) : null;
   }
   if (job.containerId !== record.id) {
-    return age >= settings.orphanAgeMs ? remove(record, 'orphan', `left by an earlier try of job ${job.id}`) : null;
+    // An earlier try has nothing left to do once it stopped, or once its job is over (a lost engine's runners, back
+    // after their jobs moved on). One still live for a job still active waits the orphan age: it may be the try being
+    // made right now, whose record the job does not point at yet.
+    const over =
+      !ACTIVE_JOB.has(job.state) || record.state === ContainerState.Stopped || record.state === ContainerState.Error;
+    const keep = over ? settings.completedGraceMs : settings.orphanAgeMs;
+    return age >= keep ? remove(record, 'orphan', `left by an earlier try of job ${job.id}`) : null;
   }
   return age >= settings.completedGraceMs
     ? remove(record, 'completed', `its job ${job.state} ${describe(age)} ago`)
