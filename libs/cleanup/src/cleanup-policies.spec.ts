@@ -93,10 +93,17 @@ describe(decideCleanup.name, () => {
       ['remove:orphan:force'],
     ],
     [
-      'a runner still running on an engine that came back, its job finished elsewhere, past the grace',
+      // GitHub may have handed it another job, whose in_progress webhook (which moves the record to it) is late.
+      'a runner still running whose job finished on another runner, past the grace',
       [record(S.Running, 6 * MIN, 'j-1', 'c-0')],
       [job(J.Completed, 6 * MIN, 'c-1')],
-      ['remove:orphan:force'],
+      [],
+    ],
+    [
+      'a stopped runner of a job that finished elsewhere, past the grace',
+      [record(S.Stopped, 6 * MIN, 'j-1', 'c-0')],
+      [job(J.Completed, 6 * MIN, 'c-1')],
+      ['remove:orphan'],
     ],
     ['a jobless created container, past the orphan age', [record(S.Created, 61 * MIN)], [], ['remove:orphan']],
     ['a jobless created container, younger', [record(S.Created, 59 * MIN)], [], []],

@@ -149,11 +149,10 @@ function decideForJobContainer(
     return age >= keep ? remove(record, 'failed', `its job failed ${describe(age)} ago`) : null;
   }
   if (job.containerId !== record.id) {
-    // An earlier try has nothing left to do once it stopped, or once its job is over (a lost engine's runners, back
-    // after their jobs moved on). One still live for a job still active waits the orphan age: it may be the try being
-    // made right now, whose record the job does not point at yet.
-    const over =
-      !ACTIVE_JOB.has(job.state) || record.state === ContainerState.Stopped || record.state === ContainerState.Error;
+    // A stopped earlier try has nothing left to do (a lost engine's runners, back after their jobs moved on). A live
+    // one waits the orphan age even when its job is over: it may be the try being made right now, whose record the
+    // job does not point at yet, or a runner GitHub has handed another job whose in_progress webhook is on its way.
+    const over = record.state === ContainerState.Stopped || record.state === ContainerState.Error;
     const keep = over ? settings.completedGraceMs : settings.orphanAgeMs;
     return age >= keep ? remove(record, 'orphan', `left by an earlier try of job ${job.id}`) : null;
   }

@@ -268,6 +268,15 @@ describe(GitHubJobLedger.name, () => {
     expect(new Set(released)).toEqual(new Set(['runner-a']));
   });
 
+  it('asks GitHub for the verdict as soon as the runner of a running job ends: the completed webhook may be lost', async () => {
+    job('a', { state: JobState.Running, githubRunnerName: 'runnerhub-a' });
+    runner('a', { githubJobId: 'gh-a' });
+    githubSays = { status: 'completed', conclusion: 'success', runnerName: 'runnerhub-a' };
+    await sut.runnerEnded({ id: 'container-a', exitCode: 0, state: 'stopped' } as ContainerRecordEntity);
+    expect(jobs.get('a')).toMatchObject({ state: JobState.Completed, conclusion: 'success' });
+    expect(released).toEqual(['runner-a']);
+  });
+
   it('takes GitHub’s word when the in_progress webhook was lost and the runner did run the job', async () => {
     job('a');
     runner('a');

@@ -111,6 +111,12 @@ export class GitHubJobLedger {
     if (runner.githubJobId) {
       // GitHub removes an ephemeral runner once its job is done; this confirms it, or removes one that died mid-job.
       await this.registrations.release(runner.id, 'its runner ended after its job');
+      // The runner reports its job's result before it exits: GitHub has the verdict now, so a lost `completed`
+      // webhook costs nothing rather than JOB_COMPLETION_TIMEOUT_MS of a job shown running.
+      const [running] = (await this.jobs.findActiveByRunnerId(runner.id)).filter(
+        (job) => job.state === JobState.Running && job.githubJobId === runner.githubJobId,
+      );
+      if (running) await this.reconcile(running);
       return;
     }
     const [job] = await this.jobs.findActiveByRunnerId(runner.id);
