@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 bash scripts/build-test-images.sh
 bash scripts/build-runner-standins.sh
 bash scripts/registry-up.sh
-for bench in lifecycle api jobs monitoring cleanup security; do
+for bench in lifecycle api jobs monitoring cleanup security fleet; do
   echo "=== bench:$bench ($(date -u +%Y-%m-%dT%H:%M:%SZ))"
   status=0
   npm run --silent "bench:$bench" || status=$?

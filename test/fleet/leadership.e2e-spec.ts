@@ -3,51 +3,11 @@ import { createTestDatabase, TestDatabase } from '../support/databases';
 import { ServiceProcess } from '../support/service-process';
 import { TEST_DATABASE_URL } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
-
-const DUTIES = [
-  'cleanup',
-  'retention',
-  'stale-sweep',
-  'monitoring-stats',
-  'monitoring-health',
-  'engine-probe',
-] as const;
-type Duty = (typeof DUTIES)[number];
+import { DUTIES, Duty, sampleDutyLeaders as sample } from '../support/duty-leaders';
 
 const RETRY_MS = 500;
 /** A dead leader's session ends with its process, so a survivor's next try (within RETRY_MS) takes the duty. */
 const FAIL_OVER_BOUND_MS = 3 * RETRY_MS + 1_000;
-
-/** What one replica's GET /metrics says of the duties: whether it leads each, and how often it ran each. */
-interface DutyView {
-  leads: Record<Duty, boolean>;
-  runs: Record<Duty, number>;
-}
-
-async function dutyView(replica: ServiceProcess): Promise<DutyView> {
-  const text = await (await fetch(`${replica.baseUrl}/metrics`)).text();
-  const value = (name: string, duty: Duty) => {
-    const line = text.split('\n').find((candidate) => candidate.startsWith(`${name}{duty="${duty}"} `));
-    if (!line) throw new Error(`${name}{duty="${duty}"} is missing from ${replica.baseUrl}/metrics`);
-    return Number(line.slice(line.lastIndexOf(' ') + 1));
-  };
-  const leads = {} as Record<Duty, boolean>;
-  const runs = {} as Record<Duty, number>;
-  for (const duty of DUTIES) {
-    leads[duty] = value('runnerhub_duty_leader', duty) === 1;
-    runs[duty] = value('runnerhub_duty_runs_total', duty);
-  }
-  return { leads, runs };
-}
-
-/** Every replica's view at (nearly) one instant, and the replicas leading each duty in it. */
-async function sample(replicas: ServiceProcess[]) {
-  const views = await Promise.all(replicas.map((replica) => dutyView(replica)));
-  const leaders = Object.fromEntries(
-    DUTIES.map((duty) => [duty, replicas.filter((_, index) => views[index].leads[duty])]),
-  ) as Record<Duty, ServiceProcess[]>;
-  return { views, leaders };
-}
 
 /** Samples for `ms`, asserting at every sample that no duty has two leaders; returns the samples. */
 async function sampleFor(replicas: ServiceProcess[], ms: number) {

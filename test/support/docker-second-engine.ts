@@ -34,6 +34,15 @@ export interface SecondEngineOptions {
    * certificate of `ca` are served. exposeTls() makes that port reachable from the test process.
    */
   tls?: EngineTls;
+  /**
+   * Run in the host's network namespace with a bridge of its own (created here, removed by cleanup()), instead of a
+   * namespace of its own without one: its containers then reach this machine's addresses (a fake GitHub on a
+   * gateway) through the bridge's address, as runners on another host reach GitHub. No iptables rules: the main
+   * engine's are left alone. `cidr` is the bridge's address with its prefix, such as 172.31.1.1/24.
+   */
+  bridge?: { name: string; cidr: string };
+  /** More images to load from the main engine (a runner stand-in). */
+  images?: string[];
 }
 
 /** Where a TLS engine listens inside its own network namespace. */
@@ -45,8 +54,10 @@ const TLS_PORT = 2376;
  * It has its own socket, data root, exec root (so its own managed containerd), pid file, config file and cgroup
  * parent, and it runs in a network namespace of its own (`unshare --net`). The namespace matters: with
  * --bridge=none dockerd deletes any interface called docker0 at start-up, and in the host namespace that is the main
- * engine's bridge. Containers on it need NetworkMode 'none' (there is no bridge). cleanup() kills and deletes
- * everything, and also runs (SIGKILL only) if the test process exits without calling it.
+ * engine's bridge. Containers on it need NetworkMode 'none' (there is no bridge). With `bridge` it runs in the host's
+ * namespace instead, with a bridge of its own and no iptables rules, so its containers reach this machine's
+ * addresses. cleanup() kills and deletes everything, and also runs (SIGKILL only) if the test process exits without
+ * calling it.
  */
 export class SecondEngine {
   private child: ChildProcess | undefined;
@@ -60,16 +71,19 @@ export class SecondEngine {
   private constructor(
     readonly dir: string,
     private readonly tls: EngineTls | undefined,
+    private readonly bridge: { name: string; cidr: string } | undefined = undefined,
   ) {}
 
   /** Starts the engine in a fresh directory and (unless told not to) loads the test image into it. */
   static async create(options: SecondEngineOptions = {}): Promise<SecondEngine> {
-    const engine = new SecondEngine(mkdtempSync('/tmp/rh-eng-'), options.tls);
+    const engine = new SecondEngine(mkdtempSync('/tmp/rh-eng-'), options.tls, options.bridge);
     writeFileSync(join(engine.dir, 'daemon.json'), '{}\n');
     process.once('exit', engine.onProcessExit);
     try {
+      if (options.bridge) engine.createBridge();
       await engine.start();
       if (options.loadTestImage !== false) await engine.loadImage(TEST_IMAGE);
+      for (const image of options.images ?? []) await engine.loadImage(image);
       return engine;
     } catch (error) {
       await engine.cleanup();
@@ -97,10 +111,12 @@ export class SecondEngine {
     try {
       // A new network namespace has its loopback down: a TLS engine needs it up to listen on 127.0.0.1. The shell
       // execs dockerd, so the child's pid is dockerd's.
-      const command = this.tls
-        ? ['--net', 'sh', '-c', 'ip link set lo up && exec dockerd "$@"', 'sh', ...this.daemonArgs()]
-        : ['--net', 'dockerd', ...this.daemonArgs()];
-      const child = spawn('unshare', command, { stdio: ['ignore', log, log] });
+      const command = this.bridge
+        ? ['dockerd', ...this.daemonArgs()]
+        : this.tls
+          ? ['unshare', '--net', 'sh', '-c', 'ip link set lo up && exec dockerd "$@"', 'sh', ...this.daemonArgs()]
+          : ['unshare', '--net', 'dockerd', ...this.daemonArgs()];
+      const child = spawn(command[0], command.slice(1), { stdio: ['ignore', log, log] });
       this.child = child;
       this.exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     } finally {
@@ -203,6 +219,13 @@ export class SecondEngine {
     await this.stop().catch(() => undefined);
     this.killLeftoverContainerd();
     this.unmountAll();
+    if (this.bridge) {
+      try {
+        execFileSync('ip', ['link', 'delete', this.bridge.name], { stdio: 'ignore', timeout: 10_000 });
+      } catch {
+        // Gone already.
+      }
+    }
     rmSync(this.dir, { recursive: true, force: true, maxRetries: 3 });
     for (const hierarchy of existsSync('/sys/fs/cgroup') ? readdirSync('/sys/fs/cgroup') : []) {
       const parent = join('/sys/fs/cgroup', hierarchy, this.cgroupParent);
@@ -231,7 +254,7 @@ export class SecondEngine {
       join(this.dir, 'exec'),
       '--pidfile',
       join(this.dir, 'docker.pid'),
-      '--bridge=none',
+      `--bridge=${this.bridge?.name ?? 'none'}`,
       '--iptables=false',
       '--ip-masq=false',
       '--cgroup-parent',
@@ -252,6 +275,19 @@ export class SecondEngine {
           ]
         : []),
     ];
+  }
+
+  /** The engine's own bridge, as an operator would make it for `dockerd --bridge` (a left-over one is reused). */
+  private createBridge(): void {
+    const { name, cidr } = this.bridge!;
+    const ip = (args: string[]) => execFileSync('ip', args, { stdio: 'ignore', timeout: 10_000 });
+    try {
+      ip(['link', 'add', name, 'type', 'bridge']);
+    } catch {
+      // It exists from an earlier run that did not clean up.
+    }
+    ip(['addr', 'replace', cidr, 'dev', name]);
+    ip(['link', 'set', name, 'up']);
   }
 
   private async loadImage(image: string): Promise<void> {

@@ -12,6 +12,16 @@ import { TEST_LABEL } from './test-env';
 import { waitFor } from './wait-for';
 import { JobEventRecord, recordJobEvents, waitForJobState } from './job-watch';
 
+/** A queue turned brisk for drills: dispatch, retries and cleanup in fractions of a second, no mutation limit. */
+export const BRISK_QUEUE_ENV = {
+  DISPATCH_INTERVAL_MS: '250',
+  JOB_RETRY_BACKOFF_MS: '200',
+  CLEANUP_INTERVAL_MS: '1000',
+  CLEANUP_COMPLETED_GRACE_MS: '500',
+  CLEANUP_PRESERVE_FAILED: 'false',
+  RATE_LIMIT_MUTATIONS_PER_MINUTE: '100000',
+};
+
 export const ACTIONS_STANDIN = process.env.TEST_ACTIONS_RUNNER_IMAGE ?? 'runnerhub-test/actions-runner:1';
 export const MYOUNG34_STANDIN = process.env.TEST_MYOUNG34_RUNNER_IMAGE ?? 'runnerhub-test/myoung34-runner:1';
 export const DIND_IMAGE = process.env.TEST_DIND_IMAGE ?? 'runnerhub-test/dind:1';
@@ -134,12 +144,7 @@ export async function startRealRunnerSuite(
     RUNNER_MEMORY_MB: '1024',
     RUNNER_CPU_SHARES: '512',
     MAX_CONCURRENT_CONTAINERS: '10',
-    DISPATCH_INTERVAL_MS: '250',
-    JOB_RETRY_BACKOFF_MS: '200',
-    CLEANUP_INTERVAL_MS: '1000',
-    CLEANUP_COMPLETED_GRACE_MS: '500',
-    CLEANUP_PRESERVE_FAILED: 'false',
-    RATE_LIMIT_MUTATIONS_PER_MINUTE: '100000',
+    ...BRISK_QUEUE_ENV,
     ...env,
   };
 
