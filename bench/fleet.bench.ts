@@ -110,7 +110,9 @@ async function dispatchRound(engines: Engine[], github: FakeGitHub) {
   const repository = `bench-org/fleet-${k}-${randomBytes(3).toString('hex')}`;
   const env = {
     NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
+    // startServiceProcess reads the port from the start-up log line, an info one; PORT 0 lets replicas sit side by side.
+    LOG_LEVEL: 'info',
+    PORT: '0',
     DATABASE_URL: database.url,
     RUNNERHUB_DATA_DIR: `/tmp/runnerhub-bench-fleet-${k}`,
     RUNNER_IMAGE_PREPULL: 'false',
