@@ -100,6 +100,12 @@ describe(decideCleanup.name, () => {
       [],
     ],
     [
+      'a never-started runner of a job that finished elsewhere, past the grace',
+      [record(S.Created, 6 * MIN, 'j-1', 'c-0')],
+      [job(J.Completed, 6 * MIN, 'c-1')],
+      ['remove:orphan'],
+    ],
+    [
       'a stopped runner of a job that finished elsewhere, past the grace',
       [record(S.Stopped, 6 * MIN, 'j-1', 'c-0')],
       [job(J.Completed, 6 * MIN, 'c-1')],

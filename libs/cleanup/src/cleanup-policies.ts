@@ -149,10 +149,14 @@ function decideForJobContainer(
     return age >= keep ? remove(record, 'failed', `its job failed ${describe(age)} ago`) : null;
   }
   if (job.containerId !== record.id) {
-    // A stopped earlier try has nothing left to do (a lost engine's runners, back after their jobs moved on). A live
+    // A stopped earlier try has nothing left to do (a lost engine's runners, back after their jobs moved on), nor has
+    // one never started whose job is over (made as its engine went away). A live
     // one waits the orphan age even when its job is over: it may be the try being made right now, whose record the
     // job does not point at yet, or a runner GitHub has handed another job whose in_progress webhook is on its way.
-    const over = record.state === ContainerState.Stopped || record.state === ContainerState.Error;
+    const over =
+      record.state === ContainerState.Stopped ||
+      record.state === ContainerState.Error ||
+      (record.state === ContainerState.Created && !ACTIVE_JOB.has(job.state));
     const keep = over ? settings.completedGraceMs : settings.orphanAgeMs;
     return age >= keep ? remove(record, 'orphan', `left by an earlier try of job ${job.id}`) : null;
   }

@@ -107,6 +107,18 @@ export class RunnerRegistrations {
   }
 
   /**
+   * Releases registrations that nobody will ever use: made before `cutoff`, with no container recorded, and no
+   * unfinished job pointing at them (`isWanted` says). A replica killed between registering a runner on GitHub and
+   * making its container leaves such a registration, which GitHub would otherwise list forever.
+   */
+  async releaseAbandoned(cutoff: Date, isWanted: (runner: RunnerEntity) => Promise<boolean>): Promise<void> {
+    for (const runner of await this.runners.findStillRegistered()) {
+      if (runner.containerId || runner.createdAt >= cutoff || (await isWanted(runner))) continue;
+      await this.release(runner.id, 'registered, but its container was never made (its replica stopped)');
+    }
+  }
+
+  /**
    * Releases the runner only if `containerId` is its own container. A container made through the API may carry any
    * runnerId, and its removal must never take another job's runner off GitHub.
    */

@@ -44,6 +44,10 @@ export class StaleJobSweeper {
         await this.recoverAssigned(job);
       }
     }
+    await this.registrations.releaseAbandoned(
+      new Date(cutoff),
+      async (runner) => (await this.jobs.findActiveByRunnerId(runner.id)).length > 0,
+    );
     this.forgetSettled();
   }
 
