@@ -176,7 +176,8 @@ export async function startRealRunnerSuite(
         const { data } = await suite.viewer.GET('/api/jobs', { params: { query: { repository, limit: 500 } } });
         return data?.data.find((candidate) => candidate.githubJobId === String(id)) ?? null;
       },
-      { timeoutMs: 15_000, intervalMs: 50, description: `GitHub job ${id} to be queued in RunnerHub` },
+      // A burst of 20 queues at once: 20 of these polls side by side, so they poll gently and wait longer.
+      { timeoutMs: 60_000, intervalMs: 250, description: `GitHub job ${id} to be queued in RunnerHub` },
     );
     return { githubJobId: id, job };
   };
