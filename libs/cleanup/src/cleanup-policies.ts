@@ -150,9 +150,9 @@ function decideForJobContainer(
   }
   if (job.containerId !== record.id) {
     // A stopped earlier try has nothing left to do (a lost engine's runners, back after their jobs moved on), nor has
-    // one never started whose job is over (made as its engine went away). A live
-    // one waits the orphan age even when its job is over: it may be the try being made right now, whose record the
-    // job does not point at yet, or a runner GitHub has handed another job whose in_progress webhook is on its way.
+    // one never started whose job is over (made as its engine went away). A live one waits the orphan age even when
+    // its job is over: it may be the try being made right now, whose record the job does not point at yet, or a
+    // runner GitHub has handed another job whose in_progress webhook is on its way.
     const over =
       record.state === ContainerState.Stopped ||
       record.state === ContainerState.Error ||

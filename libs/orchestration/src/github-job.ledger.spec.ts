@@ -247,10 +247,9 @@ describe(GitHubJobLedger.name, () => {
 
   it('leaves a runner nobody needs running when GitHub refuses its removal because it has handed it a job', async () => {
     const a = job('a');
-    job('b');
+    job('b', { labels: ['self-hosted', 'docker'] });
     runner('a');
     const runnerOfB = runner('b', { labels: ['self-hosted', 'docker'], profile: 'docker' });
-    job('b', { labels: ['self-hosted', 'docker'] });
     removal = 'busy';
     await sut.started(a, runnerOfB.name);
     // a's own runner is spare and b cannot take it, but GitHub says it is busy: its job's webhook is on its way.

@@ -31,7 +31,9 @@ describe(RunnerRegistrations.name, () => {
     ];
     const removed: string[] = [];
     const repository = {
-      findStillRegistered: () => Promise.resolve(runners),
+      // As the query does: registered, no container, made before the cutoff.
+      findRegisteredWithoutContainer: (before: Date) =>
+        Promise.resolve(runners.filter((r) => !r.containerId && r.createdAt < before)),
       findById: (id: string) => Promise.resolve(runners.find((r) => r.id === id) ?? null),
       update: () => Promise.resolve(),
     } as unknown as RunnerRepository;

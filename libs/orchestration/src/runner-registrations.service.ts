@@ -112,8 +112,8 @@ export class RunnerRegistrations {
    * making its container leaves such a registration, which GitHub would otherwise list forever.
    */
   async releaseAbandoned(cutoff: Date, isWanted: (runner: RunnerEntity) => Promise<boolean>): Promise<void> {
-    for (const runner of await this.runners.findStillRegistered()) {
-      if (runner.containerId || runner.createdAt >= cutoff || (await isWanted(runner))) continue;
+    for (const runner of await this.runners.findRegisteredWithoutContainer(cutoff)) {
+      if (await isWanted(runner)) continue;
       await this.release(runner.id, 'registered, but its container was never made (its replica stopped)');
     }
   }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, IsNull, Not, Repository } from 'typeorm';
+import { DataSource, IsNull, LessThan, Not, Repository } from 'typeorm';
 import { RunnerEntity, RunnerStatus } from '../entities';
 import { updateVersioned } from './versioned-update';
 
@@ -54,8 +54,15 @@ export class RunnerRepository {
     return this.runners.find({ where: { jobId }, order: { createdAt: 'ASC' } });
   }
 
-  /** Runners GitHub may still list: registered, never seen removed. */
-  findStillRegistered(): Promise<RunnerEntity[]> {
-    return this.runners.find({ where: { deregisteredAt: IsNull(), githubRunnerId: Not(IsNull()) } });
+  /** Runners GitHub may still list (registered, never seen removed) that got no container and were made before `cutoff`. */
+  findRegisteredWithoutContainer(cutoff: Date): Promise<RunnerEntity[]> {
+    return this.runners.find({
+      where: {
+        deregisteredAt: IsNull(),
+        githubRunnerId: Not(IsNull()),
+        containerId: IsNull(),
+        createdAt: LessThan(cutoff),
+      },
+    });
   }
 }
