@@ -12,6 +12,7 @@ import {
   GitHubDeliveryRepository,
   JobRepository,
   RunnerRepository,
+  PoolRunnerRepository,
 } from './repositories';
 import { ScanLock } from './scan-lock';
 import { TransactionRunner } from './transaction-runner';
@@ -23,6 +24,7 @@ const PROVIDERS = [
   AuditLogRepository,
   JobRepository,
   RunnerRepository,
+  PoolRunnerRepository,
   GitHubDeliveryRepository,
   ContainerStatsRepository,
   EngineRepository,

@@ -9,6 +9,7 @@ import {
   parseDockerHost,
 } from './engine-settings';
 import { EnvironmentDto } from './environment.dto';
+import { parseRunnerPools, type RunnerPoolSetting } from './runner-pools';
 
 export type ApiKeyRole = 'viewer' | 'operator' | 'admin';
 export interface ApiKeySpec {
@@ -96,6 +97,8 @@ export class AppConfig {
     dind: { image: string; privileged: boolean };
     /** After a GitHub job's runner ended, how long to wait for its `completed` webhook before asking GitHub. */
     completionTimeoutMs: number;
+    /** Warm pools of idle runners started ahead of demand (RUNNER_POOLS); none by default. */
+    pools: RunnerPoolSetting[];
   };
   /**
    * Replicas on one PostgreSQL: each periodic duty (cleanup, retention, stale sweep, monitoring rounds) has one leader
@@ -218,6 +221,10 @@ export function loadAppConfig(env: Record<string, string | undefined>, cwd: stri
   const problems = crossChecks(dto);
   const fleet = dto.DOCKER_ENGINES ? parseDockerEngines(dto.DOCKER_ENGINES) : null;
   if (fleet) problems.push(...fleet.problems);
+  const pools = dto.RUNNER_POOLS
+    ? parseRunnerPools(dto.RUNNER_POOLS, (dto.RUNNER_SCOPE ?? 'repository') as 'repository' | 'organization')
+    : null;
+  if (pools) problems.push(...pools.problems);
   if (problems.length > 0) throw new ConfigurationError(problems);
   const engines: EngineSetting[] = fleet?.engines ?? [
     {
@@ -278,6 +285,7 @@ export function loadAppConfig(env: Record<string, string | undefined>, cwd: stri
       pidsLimit: dto.RUNNER_PIDS_LIMIT ?? 4096,
       dind: { image: dto.DIND_IMAGE ?? DEFAULT_DIND_IMAGE, privileged: dto.DIND_PRIVILEGED ?? true },
       completionTimeoutMs: dto.JOB_COMPLETION_TIMEOUT_MS ?? 600_000,
+      pools: pools?.pools ?? [],
     },
     maxConcurrentContainers: dto.MAX_CONCURRENT_CONTAINERS ?? 10,
     rateLimit: {
@@ -514,6 +522,7 @@ class EnvironmentDtoKeys implements Record<keyof EnvironmentDto, true> {
   REPOSITORIES_ALLOWED = true as const;
   LEADERSHIP_RETRY_MS = true as const;
   DOCKER_ENGINES = true as const;
+  RUNNER_POOLS = true as const;
   PLACEMENT = true as const;
   ENGINE_PROBE_INTERVAL_MS = true as const;
   ENGINE_UNREACHABLE_AFTER_MS = true as const;

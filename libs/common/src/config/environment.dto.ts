@@ -283,6 +283,13 @@ export class EnvironmentDto {
   )
   DOCKER_ENGINES?: string;
 
+  /** Warm pools of idle runners (a JSON array; see docs/RUNNERS.md). Checked in full by loadAppConfig. */
+  @PatternSetting(
+    /^\s*\[.*\]\s*$/s,
+    'RUNNER_POOLS must be a JSON array of pools, such as [{"name":"linux","repository":"octo/app","labels":["self-hosted","linux"],"minIdle":2}]',
+  )
+  RUNNER_POOLS?: string;
+
   @ChoiceSetting('PLACEMENT', ['spread', 'pack'])
   PLACEMENT?: string;
 

@@ -172,7 +172,7 @@ export type RunnerHubEventMap = { [K in TransitionEventName]: ContainerTransitio
   [ImageEvent.PullProgress]: ImagePullProgressPayload;
   [ImageEvent.Pulled]: ImagePulledPayload;
   [ImageEvent.PullFailed]: ImagePullFailedPayload;
-} & { [K in EngineEventName]: EngineChangePayload };
+} & { [K in EngineEventName]: EngineChangePayload } & { [K in PoolEventName]: PoolRunnerPayload };
 
 export type RunnerHubEventName = keyof RunnerHubEventMap;
 
@@ -219,5 +219,32 @@ export interface EngineChangePayload {
   /** The API key's name, or `system` for the prober's own changes. */
   actor: string;
   /** ISO 8601, when the change was written. */
+  at: string;
+}
+
+/**
+ * Warm pools (RUNNER_POOLS): an idle runner was started ahead of demand or retired, a queued job was handed an idle
+ * runner (a hit) or had to have one made for it (a miss: the pool had none idle).
+ */
+export const PoolEvent = {
+  RunnerStarted: 'pool:runner-started',
+  RunnerRetired: 'pool:runner-retired',
+  Hit: 'pool:hit',
+  Miss: 'pool:miss',
+} as const;
+
+export type PoolEventName = (typeof PoolEvent)[keyof typeof PoolEvent];
+
+/** Something happened to a pool; never carries the runner's credentials. */
+export interface PoolRunnerPayload {
+  pool: string;
+  /** The runner it concerns; null for a miss. */
+  runnerId: string | null;
+  runnerName: string | null;
+  containerId: string | null;
+  /** The job handed the runner (a hit) or left without one (a miss); null otherwise. */
+  jobId: string | null;
+  reason: string;
+  /** ISO 8601, when it happened. */
   at: string;
 }

@@ -14,12 +14,13 @@ export enum RunnerStatus {
 export type RunnerRegistrationKind = 'jit' | 'registration-token';
 
 /**
- * A self-hosted runner RunnerHub registered with GitHub for one job. Its credentials went to its container only and
+ * A self-hosted runner RunnerHub registered with GitHub for one job, or for a warm pool. Its credentials went to its container only and
  * are never stored; `deregisteredAt` records that GitHub no longer lists it (removed by us, or gone by itself).
  */
 @Entity({ name: 'runners' })
 @Index('idx_runners_job', ['jobId'])
 @Index('idx_runners_container', ['containerId'])
+@Index('idx_runners_pool', ['pool'])
 export class RunnerEntity {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id!: string;
@@ -60,6 +61,13 @@ export class RunnerEntity {
   /** The GitHub job GitHub gave this runner (`workflow_job` in_progress); null while it waits for one. */
   @Column({ type: 'varchar', length: 32, nullable: true })
   githubJobId!: string | null;
+
+  /**
+   * The warm pool it was started for, idle ahead of demand (RUNNER_POOLS); null for a runner made for one job. A pool
+   * runner is idle until a job is handed it (its `jobId`) or GitHub gives it one (its `githubJobId`).
+   */
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  pool!: string | null;
 
   @Column({ type: Date, nullable: true })
   deregisteredAt!: Date | null;

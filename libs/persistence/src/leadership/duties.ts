@@ -10,6 +10,8 @@ export const DUTY_LOCK_KEYS = {
   'monitoring-health': 5,
   /** Pinging every engine, marking the silent ones unreachable, finishing drains. */
   'engine-probe': 6,
+  /** Keeping the warm pools at their size: starting idle runners ahead of demand, retiring the surplus. */
+  'runner-pools': 7,
 } as const;
 
 export type Duty = keyof typeof DUTY_LOCK_KEYS;

@@ -6,3 +6,4 @@ export * from './github-delivery.repository';
 export * from './runner.repository';
 export * from './container-stats.repository';
 export * from './engine.repository';
+export * from './pool-runner.repository';

@@ -218,16 +218,35 @@ export class JobRepository {
     return Object.fromEntries(rows.map((row) => [row.state, Number(row.count)]));
   }
 
+  /** The oldest queued jobs whose back-off has passed, without locking them: what the queue asks for next. */
+  findClaimable(now = new Date()): Promise<JobEntity[]> {
+    return this.claimableQuery(this.jobs.manager, now).getMany();
+  }
+
+  /** Jobs queued since `since` (whatever became of them), newest first: the demand the warm pools look at. */
+  findQueuedSince(since: Date, limit = 500): Promise<JobEntity[]> {
+    return this.jobs
+      .createQueryBuilder('job')
+      .where('job.queuedAt >= :since', { since })
+      .orderBy('job.queuedAt', 'DESC')
+      .limit(limit)
+      .getMany();
+  }
+
   /** The oldest queued jobs whose back-off has passed; on PostgreSQL rows another transaction holds are skipped. */
-  private queuedWindow(manager: EntityManager, now: Date): Promise<JobEntity[]> {
-    const query = manager
+  queuedWindow(manager: EntityManager, now: Date): Promise<JobEntity[]> {
+    const query = this.claimableQuery(manager, now);
+    return (this.skipLocked ? query.setLock('pessimistic_write').setOnLocked('skip_locked') : query).getMany();
+  }
+
+  private claimableQuery(manager: EntityManager, now: Date) {
+    return manager
       .createQueryBuilder(JobEntity, 'job')
       .where('job.state = :state', { state: JobState.Queued })
       .andWhere('(job.availableAt IS NULL OR job.availableAt <= :now)', { now })
       .orderBy('job.queuedAt', 'ASC')
       .addOrderBy('job.id', 'ASC')
       .limit(CLAIM_WINDOW);
-    return (this.skipLocked ? query.setLock('pessimistic_write').setOnLocked('skip_locked') : query).getMany();
   }
 
   /** Why a queued job still waits. Not a change of the job: its version stays, so no writer of the job loses a race. */

@@ -7,7 +7,8 @@ import { updateVersioned } from './versioned-update';
 export type NewRunner = Pick<
   RunnerEntity,
   'id' | 'name' | 'githubRunnerId' | 'scopeKind' | 'scopeName' | 'labels' | 'registration' | 'jobId' | 'profile'
->;
+> &
+  Partial<Pick<RunnerEntity, 'pool'>>;
 
 export type RunnerChanges = Partial<
   Pick<RunnerEntity, 'status' | 'containerId' | 'githubRunnerId' | 'deregisteredAt' | 'githubJobId'>
@@ -25,6 +26,7 @@ export class RunnerRepository {
   create(runner: NewRunner): Promise<RunnerEntity> {
     return this.runners.save(
       this.runners.create({
+        pool: null,
         ...runner,
         status: RunnerStatus.Idle,
         containerId: null,
