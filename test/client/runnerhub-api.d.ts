@@ -428,6 +428,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/pools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the warm pools: size, idle runners ready and warming, hits and misses */
+        get: operations["listPools"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pools/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One warm pool: size, idle runners ready and warming, hits and misses */
+        get: operations["getPool"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1063,6 +1097,35 @@ export interface components {
              * @enum {string}
              */
             state?: "active";
+        };
+        PoolRunnersDto: {
+            /** @description Idle and running: a job the pool serves takes one at once. */
+            ready: number;
+            /** @description Idle, their containers being made or started. */
+            warming: number;
+            /** @description Handed a job, or given one by GitHub, and not yet ended. */
+            serving: number;
+        };
+        PoolDto: {
+            name: string;
+            /** @description Where its runners register: `owner/repo` (RUNNER_SCOPE=repository) or the organisation's login. */
+            scope: string;
+            /** @description Its runners' labels; a job is served by the pool when every label it asks for is one of these. */
+            labels: string[];
+            /** @description Idle runners kept at all times; 0 lets the pool scale to zero. */
+            minIdle: number;
+            /** @description Idle runners kept while the pool is in demand (a job it serves came within idleTimeoutMs). */
+            maxIdle: number;
+            /** @description An idle runner above the target is retired after this long; also how long demand is remembered. */
+            idleTimeoutMs: number;
+            image: string;
+            /** @description The security profile its runners run under (strict, standard, docker). */
+            profile: string;
+            runners: components["schemas"]["PoolRunnersDto"];
+            /** @description Jobs handed an idle runner of this pool, since this replica started. */
+            hits: number;
+            /** @description Jobs the pool serves that found no idle runner and had one made, since this replica started. */
+            misses: number;
         };
     };
     responses: never;
@@ -3215,6 +3278,92 @@ export interface operations {
             };
             /** @description Not possible in the current state (the message names it) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description Too many calls (per API key, or without a key per client address) or event streams: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description The Docker engine, the database or GitHub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    listPools: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["PoolDto"][];
+                    };
+                };
+            };
+        };
+    };
+    getPool: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["PoolDto"];
+                    };
+                };
+            };
+            /** @description No API key, or one RunnerHub does not know (for webhooks: a signature that does not match) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorEnvelopeDto"];
+                };
+            };
+            /** @description No such id */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -5,6 +5,7 @@ import {
   ContainerRecordRepository,
   JobEntity,
   JobRepository,
+  PoolRunnerRepository,
   RunnerEntity,
 } from '@app/persistence';
 import { GitHubRunnerRegistry } from './github';
@@ -25,6 +26,7 @@ describe(GitHubJobLedger.name, () => {
   let runners: Map<string, RunnerEntity>;
   let released: string[];
   let removedContainers: string[];
+  let givenBackToPool: string[];
   let githubSays: { status: string; conclusion: string | null; runnerName: string | null } | null;
   /** What GitHub answers when a runner is removed. */
   let removal: 'removed' | 'already-gone' | 'busy';
@@ -70,6 +72,7 @@ describe(GitHubJobLedger.name, () => {
     runners = new Map();
     released = [];
     removedContainers = [];
+    givenBackToPool = [];
     githubSays = null;
     removal = 'removed';
     const active = (runnerId: string) =>
@@ -137,6 +140,12 @@ describe(GitHubJobLedger.name, () => {
       new JobRetryPolicy(config),
       new RunnerProfiles(config),
       new RunnerImageFamilies(config),
+      {
+        giveBack: (r: RunnerEntity) => {
+          givenBackToPool.push(r.id);
+          return Promise.resolve(true);
+        },
+      } as unknown as PoolRunnerRepository,
     );
   });
 
@@ -179,6 +188,19 @@ describe(GitHubJobLedger.name, () => {
     // Nobody needs a's runner now: it leaves GitHub and its container goes.
     expect(released).toEqual(['runner-a']);
     expect(removedContainers).toEqual(['container-a']);
+  });
+
+  it('gives a warm pool’s runner back to its pool when GitHub ran its job elsewhere, rather than withdraw it', async () => {
+    const a = job('a', { runnerId: 'runner-pool-1', containerId: 'container-pool-1' });
+    runner('pool-1', { jobId: 'a', pool: 'linux' });
+    const runnerOfB = runner('b');
+
+    await sut.started(a, runnerOfB.name);
+
+    expect(jobs.get('a')).toMatchObject({ state: JobState.Running, runnerId: 'runner-b' });
+    expect(givenBackToPool).toEqual(['runner-pool-1']);
+    expect(released).toEqual([]);
+    expect(removedContainers).toEqual([]);
   });
 
   it('withdraws its own runner when GitHub runs the job on a runner RunnerHub did not make', async () => {

@@ -5,6 +5,7 @@ import {
   ContainerRecordRepository,
   JobEntity,
   JobRepository,
+  PoolRunnerRepository,
   RunnerEntity,
 } from '@app/persistence';
 import { Injectable, Logger } from '@nestjs/common';
@@ -33,7 +34,7 @@ const UNFINISHED: readonly JobState[] = [JobState.Queued, JobState.Assigned, Job
  * The ledger keeps one rule: every unfinished job points at no more than one runner, and every runner is pointed at
  * by no more than one unfinished job. When GitHub hands job J the runner X made for job K, J takes X, K takes the
  * runner J no longer needs (if it fits K's labels and profile) or is queued for a new one, and a runner nobody needs
- * any more is withdrawn from GitHub and removed.
+ * any more is withdrawn from GitHub and removed (a warm pool's runner goes back to its pool instead).
  */
 @Injectable()
 export class GitHubJobLedger {
@@ -49,6 +50,7 @@ export class GitHubJobLedger {
     private readonly retryPolicy: JobRetryPolicy,
     private readonly profiles: RunnerProfiles,
     private readonly families: RunnerImageFamilies,
+    private readonly poolRunners: PoolRunnerRepository,
   ) {}
 
   /** GitHub says the job runs on `runnerName` (in_progress, or the runner named by a completed job). */
@@ -276,6 +278,10 @@ export class GitHubJobLedger {
     if (wanted.some((job) => UNFINISHED.includes(job.state))) return;
     const runner = await this.registrations.findById(runnerId);
     if (!runner || runner.githubJobId) return;
+    if (runner.pool && (await this.poolRunners.giveBack(runner))) {
+      this.logger.log(`Runner ${runner.name} goes back to pool ${runner.pool}: ${why}`);
+      return;
+    }
     const removal = await this.registrations.release(runnerId, `no job needs it: ${why}`);
     // GitHub has just handed it a job (its webhook is on its way): the runner runs it and ends by itself.
     if (removal === 'busy' || !runner.containerId) return;

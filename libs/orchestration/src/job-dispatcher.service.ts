@@ -3,6 +3,7 @@ import { DutyLeadership, JobRepository, runnerPlacementNeed } from '@app/persist
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { JobTransitions } from './job-transitions.service';
+import { PoolHandoff } from './pools';
 import { RunnerProvisioner } from './runner-provisioner.service';
 import { StaleJobSweeper } from './stale-job.sweeper';
 
@@ -33,6 +34,7 @@ export class JobDispatcher implements OnApplicationBootstrap, OnApplicationShutd
     private readonly sweeper: StaleJobSweeper,
     private readonly scheduler: SchedulerRegistry,
     private readonly leadership: DutyLeadership,
+    private readonly poolHandoff: PoolHandoff,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -71,6 +73,8 @@ export class JobDispatcher implements OnApplicationBootstrap, OnApplicationShutd
   private async drain(): Promise<void> {
     do {
       this.kickedWhileDraining = false;
+      // Idle pool runners first: a job a warm pool serves starts at once, and takes no new slot.
+      await this.poolHandoff.handOut();
       for (;;) {
         if (this.stopping) return;
         const job = await this.jobs.claimNext(this.config.maxConcurrentContainers, {
@@ -79,6 +83,7 @@ export class JobDispatcher implements OnApplicationBootstrap, OnApplicationShutd
         });
         if (!job) break;
         this.transitions.announce(job, JobState.Queued, 'claimed by the dispatcher');
+        this.poolHandoff.noteMiss(job);
         this.inFlight.add(job.id);
         const task = this.provisioner
           .provision(job)

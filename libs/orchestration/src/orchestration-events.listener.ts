@@ -1,4 +1,4 @@
-import { ContainerEvent, ContainerTransitionPayload, JobEvent } from '@app/common';
+import { ContainerEvent, ContainerTransitionPayload, JobEvent, PoolEvent } from '@app/common';
 import { Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { JobDispatcher } from './job-dispatcher.service';
@@ -28,6 +28,11 @@ export class OrchestrationEventsListener {
       await this.guard(`settling the job of container ${payload.containerId}`, () =>
         this.settlement.settleFromContainer(payload.containerId),
       );
+    } else if (payload.runnerId) {
+      // A warm pool's runner that ended while idle: GitHub must not keep listing it.
+      await this.guard(`releasing runner ${payload.runnerId}`, () =>
+        this.registrations.releaseOwnedBy(payload.runnerId!, payload.containerId, 'it ended before it got a job'),
+      );
     }
     this.dispatcher.kick();
   }
@@ -47,6 +52,8 @@ export class OrchestrationEventsListener {
   @OnEvent(JobEvent.Completed)
   @OnEvent(JobEvent.Failed)
   @OnEvent(JobEvent.Cancelled)
+  // A warm pool's runner is up: a queued job it serves takes it now.
+  @OnEvent(PoolEvent.RunnerStarted)
   onQueueChanged(): void {
     this.dispatcher.kick();
   }

@@ -21,6 +21,7 @@ import { RunnerProvisioner } from './runner-provisioner.service';
 import { RunnerRegistrations } from './runner-registrations.service';
 import { StaleJobSweeper } from './stale-job.sweeper';
 import { WorkflowJobIntake } from './workflow-job-intake.service';
+import { PoolHandoff, PoolRunnerFactory, RunnerPoolKeeper, RunnerPools, RunnerPoolStatus } from './pools';
 
 /**
  * Jobs in, runners out: the queue and its dispatcher, runner registration with GitHub, the webhook intake, and the
@@ -43,12 +44,17 @@ import { WorkflowJobIntake } from './workflow-job-intake.service';
     RunnerContainerConfig,
     RunnerProvisioner,
     StaleJobSweeper,
+    RunnerPools,
+    PoolRunnerFactory,
+    PoolHandoff,
+    RunnerPoolKeeper,
+    RunnerPoolStatus,
     JobDispatcher,
     WorkflowJobIntake,
     OrchestrationEventsListener,
     EngineLossResponder,
     ContainerOrchestrator,
   ],
-  exports: [ContainerOrchestrator],
+  exports: [ContainerOrchestrator, RunnerPoolStatus],
 })
 export class OrchestrationModule {}

@@ -1,6 +1,5 @@
 import { AppConfig, RunnerProfileName } from '@app/common';
 import { ContainerConfig, ContainerLimits, SecurityOptions } from '@app/lifecycle';
-import { JobEntity } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { runnerUrlOf } from './github';
 import { RunnerImageFamilies } from './runner-images';
@@ -24,8 +23,9 @@ export class RunnerContainerConfig {
     private readonly families: RunnerImageFamilies,
   ) {}
 
+  /** The container of `registered`, a runner that will work for `repository` (null: not known until GitHub hands it a job). */
   build(
-    job: JobEntity,
+    repository: string | null,
     registered: RegisteredRunner,
     image: { ref: string; digest: string | null },
     profile: RunnerProfileName,
@@ -46,7 +46,7 @@ export class RunnerContainerConfig {
         entrypoint: launch.entrypoint,
         user: launch.user,
         env: launch.env,
-        repository: job.repository,
+        ...(repository ? { repository } : {}),
         // The lifecycle labels the container with its job (runnerhub.job) itself: runnerhub.* is never a caller's.
         type: 'ephemeral',
       },

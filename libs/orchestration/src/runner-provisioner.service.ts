@@ -64,7 +64,7 @@ export class RunnerProvisioner {
         return await this.withdraw(job.id, runnerId, containerId);
       }
       const { config, limits, security } = this.containerConfig.build(
-        job,
+        job.repository,
         registered,
         { ref: image, digest: pulled.digest },
         profile,

@@ -1,11 +1,17 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { AppConfig, DomainError, ErrorCode, RunnerProfileName } from '@app/common';
+import { AppConfig, DomainError, ErrorCode, RunnerPoolSetting, RunnerProfileName } from '@app/common';
 import { JobEntity, RunnerChanges, RunnerEntity, RunnerRepository, RunnerStatus } from '@app/persistence';
 import { Injectable, Logger } from '@nestjs/common';
 import { GitHubRunnerRegistry, RunnerCredentials, RunnerDeregistration, RunnerScope } from './github';
 
 /** Writes to one runner that may lose a race before one wins; more means something keeps rewriting it. */
 const MAX_WRITE_RACES = 5;
+
+export interface RegistrationOptions {
+  profile: RunnerProfileName;
+  /** What the runner image takes: a just-in-time configuration, a registration token, or either. */
+  accepts: { jitConfig: boolean; registrationToken: boolean };
+}
 
 export interface RegisteredRunner {
   runner: RunnerEntity;
@@ -43,13 +49,42 @@ export class RunnerRegistrations {
    * Registers a runner for a job. It carries the job's own labels (RUNNER_LABELS for a job that asked for none), so
    * GitHub hands it only jobs whose labels it covers, and never a job that needs another profile's label.
    */
-  async register(
-    job: JobEntity,
-    options: { profile: RunnerProfileName; accepts: { jitConfig: boolean; registrationToken: boolean } },
-  ): Promise<RegisteredRunner> {
-    const scope = this.scopeOf(job.repository);
-    const name = `runnerhub-${job.id.slice(0, 8)}-${randomBytes(3).toString('hex')}`;
-    const labels = job.labels.length > 0 ? [...job.labels] : this.config.orchestration.runnerLabels;
+  async register(job: JobEntity, options: RegistrationOptions): Promise<RegisteredRunner> {
+    return this.registerRunner({
+      scope: this.scopeOf(job.repository),
+      name: `runnerhub-${job.id.slice(0, 8)}-${randomBytes(3).toString('hex')}`,
+      labels: job.labels.length > 0 ? [...job.labels] : this.config.orchestration.runnerLabels,
+      jobId: job.id,
+      pool: null,
+      options,
+    });
+  }
+
+  /** Registers an idle runner of a warm pool: the pool's labels, in the pool's repository or organisation. */
+  async registerForPool(pool: RunnerPoolSetting, options: RegistrationOptions): Promise<RegisteredRunner> {
+    const [owner, repo] = pool.scope.split('/');
+    return this.registerRunner({
+      scope:
+        this.config.orchestration.runnerScope === 'organization'
+          ? { kind: 'organization', org: pool.scope }
+          : { kind: 'repository', owner, repo },
+      name: `runnerhub-${pool.name}-${randomBytes(4).toString('hex')}`,
+      labels: [...pool.labels],
+      jobId: null,
+      pool: pool.name,
+      options,
+    });
+  }
+
+  private async registerRunner(request: {
+    scope: RunnerScope;
+    name: string;
+    labels: string[];
+    jobId: string | null;
+    pool: string | null;
+    options: RegistrationOptions;
+  }): Promise<RegisteredRunner> {
+    const { scope, name, labels, options } = request;
     const credentials = await this.registry.register({ scope, name, labels, accepts: options.accepts });
     const runner = await this.runners.create({
       id: randomUUID(),
@@ -59,7 +94,8 @@ export class RunnerRegistrations {
       scopeName: scope.kind === 'repository' ? `${scope.owner}/${scope.repo}` : scope.org,
       labels,
       registration: credentials.kind,
-      jobId: job.id,
+      jobId: request.jobId,
+      pool: request.pool,
       profile: options.profile,
     });
     return { runner, scope, credentials };

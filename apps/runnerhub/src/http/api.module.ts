@@ -8,6 +8,7 @@ import { ContainersApiModule } from './containers/containers-api.module';
 import { EnginesApiModule } from './engines/engines-api.module';
 import { EventsApiModule } from './events/events-api.module';
 import { JobsApiModule } from './jobs/jobs-api.module';
+import { PoolsApiModule } from './pools/pools-api.module';
 import { ResponseEnvelopeInterceptor } from './response-envelope.interceptor';
 import { createValidationPipe } from './validation.pipe';
 import { WebhooksApiModule } from './webhooks/webhooks-api.module';
@@ -26,6 +27,7 @@ import { WebhooksApiModule } from './webhooks/webhooks-api.module';
     WebhooksApiModule,
     CleanupApiModule,
     EnginesApiModule,
+    PoolsApiModule,
   ],
   providers: [
     { provide: APP_PIPE, useFactory: createValidationPipe },

@@ -7,6 +7,8 @@ import {
   ContainerTransitionPayload,
   JobEvent,
   JobTransitionPayload,
+  PoolEvent,
+  PoolRunnerPayload,
 } from '@app/common';
 import { Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
@@ -78,6 +80,16 @@ export class MetricsEventsListener {
       const waited = firstQueueWaitSeconds(job, Date.now());
       if (waited !== null) this.metrics.jobQueueWait.observe(waited);
     });
+  }
+
+  @OnEvent(PoolEvent.Hit)
+  onPoolHit(event: PoolRunnerPayload): void {
+    this.guard('a pool hit', () => this.metrics.poolHandouts.inc({ pool: event.pool, outcome: 'hit' }));
+  }
+
+  @OnEvent(PoolEvent.Miss)
+  onPoolMiss(event: PoolRunnerPayload): void {
+    this.guard('a pool miss', () => this.metrics.poolHandouts.inc({ pool: event.pool, outcome: 'miss' }));
   }
 
   private alert(type: AlertType): void {

@@ -11,6 +11,7 @@ import { MetricsEventsListener } from './metrics-events.listener';
 import { METRICS_REGISTRY } from './metrics.tokens';
 import { RunnerHubMetrics } from './runnerhub-metrics';
 import { StateCountsCollector } from './state-counts.collector';
+import { PoolRunnersCollector } from './pool-runners.collector';
 
 export interface MetricsModuleOptions {
   /**
@@ -55,6 +56,7 @@ export class MetricsModule {
         RunnerHubMetrics,
         MetricsEventsListener,
         StateCountsCollector,
+        PoolRunnersCollector,
         ContainerUsageCollector,
         DutyLeadershipCollector,
         EngineCallMetrics,

@@ -20,6 +20,7 @@ export class RunnerHubMetrics {
   readonly alerts: Counter<'type'>;
   readonly cleanupRemovals: Counter<'policy'>;
   readonly cleanupScans: Counter<'trigger'>;
+  readonly poolHandouts: Counter<'pool' | 'outcome'>;
   readonly cleanupScanDuration: Histogram<'trigger'>;
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
@@ -77,6 +78,12 @@ export class RunnerHubMetrics {
       registers,
     });
     for (const trigger of ['schedule', 'manual']) this.cleanupScans.inc({ trigger }, 0);
+    this.poolHandouts = new Counter({
+      name: 'runnerhub_pool_handouts_total',
+      help: 'Queued jobs a warm pool serves, by pool and outcome: hit (handed an idle runner) or miss (none was idle, a runner was made for the job).',
+      labelNames: ['pool', 'outcome'],
+      registers,
+    });
 
     // Known label values start at 0, so that rate() and absent() see the series before the first event.
     for (const type of ALERT_TYPES) this.alerts.inc({ type }, 0);

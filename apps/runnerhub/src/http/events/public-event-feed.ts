@@ -10,7 +10,7 @@ export interface PublicEvent {
 }
 
 /** The event families offered to clients, and single events besides; anything else on the emitter stays internal. */
-const PUBLIC_FAMILIES = ['container:', 'job:'];
+const PUBLIC_FAMILIES = ['container:', 'job:', 'pool:'];
 const PUBLIC_NAMES: ReadonlySet<string> = new Set(Object.values(EngineEvent));
 
 export function isPublicEvent(name: string): boolean {
