@@ -1,6 +1,6 @@
 import { ServiceProcess } from './service-process';
 
-/** The periodic duties one replica leads at a time (libs/persistence/src/leadership/duties.ts). */
+/** The periodic duties the drills watch (libs/persistence/src/leadership/duties.ts; `runner-pools` is idle without RUNNER_POOLS). */
 export const DUTIES = [
   'cleanup',
   'retention',

@@ -53,6 +53,8 @@ export interface RealRunnerSuite {
   repository: string;
   jobEvents: JobEventRecord[];
   imageEvents: Array<{ name: string; image: string }>;
+  /** Warm pool events and container removals, with when the test process heard them (Date.now()), since the start. */
+  poolEvents: Array<{ name: string; payload: Record<string, unknown>; at: number }>;
   restart(env?: Record<string, string>): Promise<void>;
   /** Queues a workflow job on the fake GitHub (which sends the `queued` webhook) and returns RunnerHub's job for it. */
   queue(labels: string[], steps: string[]): Promise<{ githubJobId: number; job: Job }>;
@@ -79,7 +81,7 @@ export async function startRealRunnerSuite(
   const network = `rh-${name}-${suffix}`;
   docker(['network', 'create', '--label', `${TEST_LABEL}=${name}`, network]);
   const gateway = docker(['network', 'inspect', network, '-f', '{{(index .IPAM.Config 0).Gateway}}']).trim();
-  const suite = { repository, network, jobEvents: [], imageEvents: [] } as unknown as RealRunnerSuite;
+  const suite = { repository, network, jobEvents: [], imageEvents: [], poolEvents: [] } as unknown as RealRunnerSuite;
   const cleanups: Array<() => unknown> = [() => docker(['network', 'rm', network])];
   suite.close = async () => {
     try {
@@ -160,6 +162,9 @@ export async function startRealRunnerSuite(
       const eventName = String(event);
       if (eventName.startsWith('image:')) {
         suite.imageEvents.push({ name: eventName, image: (payload as { image: string }).image });
+      }
+      if (eventName.startsWith('pool:') || eventName === 'container:removing') {
+        suite.poolEvents.push({ name: eventName, payload: payload as Record<string, unknown>, at: Date.now() });
       }
     });
   }
