@@ -45,6 +45,13 @@ interface RunnerOnlineResult {
   webhookToOnlineMs: { service: Stat; raw: Stat };
   overheadMs: { p50: number; p95: number };
   coldPullMs: { service: Stat; raw: Stat; ratio: number };
+  warmPool?: {
+    webhookToStartedOnRunnerMs: { warm: Stat; cold: Stat };
+    webhookToAssignedInRunnerHubMs: Stat;
+    ratioOfColdP50: number;
+    hits: number;
+    misses: number;
+  };
 }
 interface MonitoringResult {
   containers: number;
@@ -181,6 +188,7 @@ function runnerOnlineRows(r: RunnerOnlineResult): Row[] {
       goal: NONE,
       met: `${NONE} (+${fmt(r.overheadMs.p95)} ms)`,
     },
+    ...warmPoolRows(r),
     {
       benchmark: 'runner-online',
       measure: 'cold pull of the runner image from a local registry p50 (ms)',
@@ -189,6 +197,33 @@ function runnerOnlineRows(r: RunnerOnlineResult): Row[] {
       ratio: ratio(r.coldPullMs.ratio),
       goal: NONE,
       met: NONE,
+    },
+  ];
+}
+
+/** The warm pool beside the cold path of the same run: the baseline column is the cold path, not the raw engine. */
+function warmPoolRows(r: RunnerOnlineResult): Row[] {
+  if (!r.warmPool) return [];
+  const { warm, cold } = r.warmPool.webhookToStartedOnRunnerMs;
+  const assigned = r.warmPool.webhookToAssignedInRunnerHubMs;
+  return [
+    {
+      benchmark: 'runner-online',
+      measure: 'warm pool of 2: webhook to job started on a runner p50 (ms); baseline: the cold path',
+      service: fmt(warm.p50),
+      baseline: fmt(cold.p50),
+      ratio: ratio(r.warmPool.ratioOfColdP50),
+      goal: 'p50 < 100 ms and < 10 % of cold',
+      met: yesNo(warm.p50 < 100 && r.warmPool.ratioOfColdP50 < 0.1),
+    },
+    {
+      benchmark: 'runner-online',
+      measure: `warm pool of 2: webhook to RunnerHub job assigned its runner p50 / p95 (ms); hits ${r.warmPool.hits}, misses ${r.warmPool.misses}`,
+      service: `${fmt(assigned.p50)} / ${fmt(assigned.p95)}`,
+      baseline: NONE,
+      ratio: NONE,
+      goal: 'p50 < 100 ms',
+      met: yesNo(assigned.p50 < 100),
     },
   ];
 }

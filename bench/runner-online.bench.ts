@@ -5,6 +5,9 @@
  *    actions-family stand-in; the time ends when the runner opens its session with GitHub (it is online). The raw
  *    side does the same steps by hand, interleaved one for one: generate-jitconfig, create and start the same
  *    container body, until its session opens. Overhead = RunnerHub's p50 minus raw p50.
+ *  - a warm pool of 2 idle runners (RUNNER_POOLS, its own repository): webhook to the job started on a runner (GitHub
+ *    hands it to an idle pool runner), and webhook to RunnerHub's job ASSIGNED with that runner, beside the cold path
+ *    (webhook to the job started on the runner made for it) measured in the same run.
  *  - cold pull of the runner image from a registry on this machine: RunnerHub's ImagePuller (`always`) beside the
  *    engine's own pull of the same reference, each after every local copy of the image was removed.
  * JSON out.
@@ -16,7 +19,9 @@ import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadAppConfig } from '@app/common';
+import { JobEvent, JobTransitionPayload, loadAppConfig } from '@app/common';
+import { RunnerPoolStatus } from '@app/orchestration';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { ImagePuller } from '@app/docker';
 import { ContainerSpecBuilder } from '@app/lifecycle';
 import { Logger } from '@nestjs/common';
@@ -27,6 +32,8 @@ import { startLocalRegistry } from '../test/support/local-registry';
 import { benchDatabaseEnv, latencySummary, median, rawCreateOptions, report, round } from './support';
 
 const RUNNERS = Number(process.env.BENCH_RUNNERS ?? 20);
+const WARM_JOBS = Number(process.env.BENCH_WARM_JOBS ?? 20);
+const POOL_SIZE = 2;
 const PULLS = Number(process.env.BENCH_PULLS ?? 3);
 const STANDIN = process.env.TEST_ACTIONS_RUNNER_IMAGE ?? 'runnerhub-test/actions-runner:1';
 const TOKEN = 'ghp_bench_runner_online_0123456789';
@@ -38,10 +45,14 @@ function docker(args: string[]): string {
   return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-async function until<T>(probe: () => T | undefined | null, what: string, timeoutMs = 120_000): Promise<T> {
+async function until<T>(
+  probe: () => T | undefined | null | Promise<T | undefined | null>,
+  what: string,
+  timeoutMs = 120_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = probe();
+    const value = await probe();
     if (value !== undefined && value !== null) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 2));
@@ -62,6 +73,7 @@ async function main() {
     longPollMs: 30_000,
   });
   const repository = `bench-org/online-${suffix}`;
+  const warmRepository = `bench-org/warm-${suffix}`;
   const raw = new Dockerode({ socketPath: '/var/run/docker.sock', version: 'v1.41' });
   const image = await registry.push(STANDIN, 'actions/actions-runner:2.336.0');
   const config = loadAppConfig({
@@ -80,6 +92,10 @@ async function main() {
     RATE_LIMIT_READS_PER_MINUTE: '1000000',
     CLEANUP_COMPLETED_GRACE_MS: '0',
     CLEANUP_INTERVAL_MS: '2000',
+    // A pool of its own repository, so the cold path's jobs never find an idle runner.
+    RUNNER_POOLS: JSON.stringify([
+      { name: 'bench', repository: warmRepository, labels: ['self-hosted'], minIdle: POOL_SIZE, maxIdle: POOL_SIZE },
+    ]),
     ...database.env,
   });
   const app = await createApp(config);
@@ -93,13 +109,41 @@ async function main() {
   /** Waits for the next session after `count` opened and returns its time. */
   const nextSession = (count: number, what: string) => until(() => sessionsOpened()[count]?.at, what);
 
+  const startedOnRunner = (id: number) =>
+    until(() => github.workflowJob(id)?.startedAt?.getTime(), `job ${id} to start`);
+  const completed = (id: number) =>
+    until(() => (github.workflowJob(id)?.status === 'completed' ? true : null), `job ${id} to complete`);
+  const coldStarts: number[] = [];
   const service = async (): Promise<number> => {
     const before = sessionsOpened().length;
     const sent = Date.now();
     const { id } = github.queueWorkflowJob({ repository, labels: ['self-hosted'], steps: ['true'] });
     const online = await nextSession(before, `the runner of job ${id} to come online`);
-    await until(() => (github.workflowJob(id)?.status === 'completed' ? true : null), `job ${id} to complete`);
+    coldStarts.push((await startedOnRunner(id)) - sent);
+    await completed(id);
     return online - sent;
+  };
+
+  /** When RunnerHub gave each GitHub job a runner (a job:assigned event naming one), by GitHub job id. */
+  const assignedAt = new Map<string, number>();
+  app.get(EventEmitter2).on(JobEvent.Assigned, (job: JobTransitionPayload) => {
+    if (job.runnerId && job.githubJobId) assignedAt.set(job.githubJobId, Date.now());
+  });
+  const pools = app.get(RunnerPoolStatus);
+  const poolReady = () =>
+    until(async () => {
+      const [pool] = await pools.list();
+      const online = github.runners().filter((r) => r.scope === warmRepository && r.status === 'online');
+      return pool.runners.ready === POOL_SIZE && online.length === POOL_SIZE ? true : null;
+    }, 'the pool to hold its idle runners, online');
+  const warm = { startedOnRunner: [] as number[], assignedInRunnerHub: [] as number[] };
+  const warmJob = async () => {
+    await poolReady();
+    const sent = Date.now();
+    const { id } = github.queueWorkflowJob({ repository: warmRepository, labels: ['self-hosted'], steps: ['true'] });
+    warm.startedOnRunner.push((await startedOnRunner(id)) - sent);
+    warm.assignedInRunnerHub.push((await until(() => assignedAt.get(String(id)), `job ${id} assigned`)) - sent);
+    await completed(id);
   };
   let serial = 0;
   const rawRunner = async (): Promise<number> => {
@@ -140,6 +184,10 @@ async function main() {
     online.service.push(await service());
   }
 
+  await warmJob();
+  for (let i = 0; i < WARM_JOBS; i++) await warmJob();
+  const hitsAndMisses = (await pools.list())[0];
+
   // Cold pulls: every local copy of the image goes first (the stand-in's own tag shares its layers), and comes back.
   const imageId = (await raw.getImage(image).inspect()).Id;
   const dropLocalCopies = async () => {
@@ -166,7 +214,11 @@ async function main() {
   docker(['tag', image, STANDIN]);
 
   await app.close();
-  for (const label of [`${BENCH_LABEL}=runner-online`, `runnerhub.repository=${repository}`]) {
+  for (const label of [
+    `${BENCH_LABEL}=runner-online`,
+    `runnerhub.repository=${repository}`,
+    `runnerhub.repository=${warmRepository}`,
+  ]) {
     const ids = docker(['ps', '-aq', '--filter', `label=${label}`])
       .split('\n')
       .filter(Boolean);
@@ -192,6 +244,17 @@ async function main() {
     at: new Date().toISOString(),
     webhookToOnlineMs: { service: serviceOnline, raw: rawOnline },
     overheadMs: { p50: round(serviceOnline.p50 - rawOnline.p50), p95: round(serviceOnline.p95 - rawOnline.p95) },
+    warmPool: {
+      description:
+        `${WARM_JOBS} GitHub jobs one after another, each queued once the pool of ${POOL_SIZE} idle runners is full ` +
+        'again; cold: the jobs above, each on the runner made for it',
+      webhookToStartedOnRunnerMs: { warm: latencySummary(warm.startedOnRunner), cold: latencySummary(coldStarts) },
+      webhookToAssignedInRunnerHubMs: latencySummary(warm.assignedInRunnerHub),
+      ratioOfColdP50: round(median(warm.startedOnRunner) / median(coldStarts), 3),
+      goal: 'warm p50 under 100 ms and under 10 % of the cold p50',
+      hits: hitsAndMisses.hits,
+      misses: hitsAndMisses.misses,
+    },
     coldPullMs: {
       service: latencySummary(pulls.service),
       raw: latencySummary(pulls.raw),
