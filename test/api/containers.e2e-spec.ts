@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { EngineRegistry } from '@app/docker';
 import { Operations, Schemas } from '../client/client';
 import { API_KEYS, ApiSuite, expectErrorEnvelope, startApiSuite } from '../support/api-suite';
 import { testDatabaseKinds } from '../support/databases';
@@ -18,8 +19,13 @@ describe.each(testDatabaseKinds())('containers API on %s', (kind) => {
   let suite: ApiSuite;
 
   beforeAll(async () => {
-    // Many containers of this suite are left running until its end: the cap is not what it tests.
-    suite = await startApiSuite(kind, 'containers', { MAX_CONCURRENT_CONTAINERS: '100' });
+    suite = await startApiSuite(kind, 'containers', {
+      // Many containers of this suite are left running until its end: the cap is not what it tests.
+      MAX_CONCURRENT_CONTAINERS: '100',
+      // No sampling round runs during the suite: every sample the usage summary shows was streamed from its
+      // container's start on.
+      STATS_INTERVAL_MS: String(60 * 60_000),
+    });
   });
 
   afterAll(async () => {
@@ -456,11 +462,62 @@ describe.each(testDatabaseKinds())('containers API on %s', (kind) => {
       expect(unknown.response.status).toBe(404);
     });
 
-    it('sums the usage of every running container, and the totals equal the sum of the rows', async () => {
+    it('answers the usage summary from the samples streamed since each container started, never asking the engine', async () => {
       const mine = [
         await create(sleeper({ limits: { memoryMB: 32 } })),
         await create(sleeper({ limits: { memoryMB: 32 } })),
       ];
+      // Sampling on the caller's time is what made this route take seconds: the engine is not asked while it answers.
+      const engineSamples = jest.spyOn(suite.app.get(EngineRegistry).get('default').engine, 'stats');
+      const summary = async () => {
+        const { data, response } = await suite.viewer.GET('/api/containers/usage/summary');
+        expect(response.status).toBe(200);
+        return data!.data;
+      };
+      const rowsOf = (found: Schemas['UsageSummaryDto']) =>
+        mine.map((container) => found.containers.find((row) => row.id === container.id));
+      try {
+        // Right after their start: listed, each with its first sample or flagged as awaiting it.
+        const first = await summary();
+        for (const row of rowsOf(first)) {
+          expect(row).toBeDefined();
+          if (row!.awaitingFirstSample)
+            expect(row).toMatchObject({ resourceUsage: null, sampledAt: null, ageMs: null });
+        }
+        expect(first.awaitingFirstSample).toBe(first.containers.filter((row) => row.awaitingFirstSample).length);
+
+        // Within seconds, with no sampling round in this suite: the stream opened at each start delivered.
+        const sampled = await waitFor(
+          async () => {
+            const found = await summary();
+            return rowsOf(found).every((row) => row?.resourceUsage) ? found : null;
+          },
+          { timeoutMs: 15_000, intervalMs: 250, description: 'a streamed sample of both new containers' },
+        );
+        const answeredAt = Date.now();
+        expect(sampled.staleAfterMs).toBe(2 * 60 * 60_000);
+        for (const row of rowsOf(sampled)) {
+          expect(row).toMatchObject({
+            name: expect.stringMatching(/^runner-/),
+            jobId: `job-${suite.run}`,
+            stale: false,
+            awaitingFirstSample: false,
+            sampledAt: row!.resourceUsage!.sampledAt,
+          });
+          expect(row!.resourceUsage!.memoryLimit).toBe(32 * MIB);
+          // Its age is the time from the engine's sample to the answer: seconds at most, as a sample streams each second.
+          expect(row!.ageMs).toBeGreaterThanOrEqual(0);
+          expect(row!.ageMs).toBeLessThanOrEqual(answeredAt - Date.parse(row!.sampledAt!));
+          expect(row!.ageMs).toBeLessThan(10_000);
+          expect(Date.parse(row!.sampledAt!)).toBeGreaterThan(Date.parse(mine[0].createdAt) - 1_000);
+        }
+        expect(engineSamples).not.toHaveBeenCalled();
+      } finally {
+        engineSamples.mockRestore();
+      }
+    });
+
+    it('sums the usage of every running container, and the totals equal the sum of the rows', async () => {
       const runningIds = async () => {
         const { data: running } = await suite.viewer.GET('/api/containers', {
           params: { query: { state: 'running', limit: 500 } },
@@ -475,13 +532,11 @@ describe.each(testDatabaseKinds())('containers API on %s', (kind) => {
       const summary = data!.data;
       const runningAfter = await runningIds();
       expect(summary.totalContainers).toBe(summary.containers.length);
-      const rows = summary.containers.filter((row) => mine.some((c) => c.id === row.id));
-      expect(rows).toHaveLength(2);
-      for (const row of rows) {
-        expect(row).toMatchObject({ name: expect.stringMatching(/^runner-/), jobId: `job-${suite.run}` });
-        expect(row.resourceUsage?.memoryLimit).toBe(32 * MIB);
-      }
       const sampled = summary.containers.flatMap((row) => (row.resourceUsage ? [row.resourceUsage] : []));
+      // At least the two of the test above, sampled since.
+      expect(sampled.length).toBeGreaterThanOrEqual(2);
+      expect(summary.awaitingFirstSample).toBe(summary.containers.length - sampled.length);
+      expect(summary.staleContainers).toBe(summary.containers.filter((row) => row.stale).length);
       const sum = (pick: (usage: Schemas['ResourceUsageDto']) => number) => sampled.reduce((t, u) => t + pick(u), 0);
       expect(summary.totalCpuPercent).toBeCloseTo(
         sum((u) => u.cpuPercent),

@@ -87,8 +87,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Resource usage of every running container, sampled now, with totals
-         * @description Samples all running containers in parallel; a container whose sample fails or takes more than 5 s is listed with `resourceUsage: null` (and still counted in totalContainers).
+         * Resource usage of every running container from its latest sample, with totals
+         * @description Answered from the samples monitoring keeps in memory (each running container streams one a second from its start), never by asking the engine: each row gives its sample's `sampledAt` and `ageMs`, and `stale` once that is older than `staleAfterMs` (two sampling intervals). A container too new to have a sample is listed with `resourceUsage: null` and `awaitingFirstSample: true`, and still counted in totalContainers.
          */
         get: operations["getUsageSummary"];
         put?: never;
@@ -754,13 +754,38 @@ export interface components {
         ContainerUsageDto: {
             /** Format: uuid */
             id: string;
-            /** @description Null when this container could not be sampled in time (it is still counted in totalContainers). */
+            /** @description The latest sample; null while the container awaits its first (it is still counted in totalContainers). */
             resourceUsage: components["schemas"]["ResourceUsageDto"] | null;
+            /**
+             * Format: date-time
+             * @description When the engine took that sample (the same as resourceUsage.sampledAt); null before the first.
+             */
+            sampledAt: string | null;
+            /**
+             * @description How old the sample was when this summary was made, in milliseconds; null before the first.
+             * @example 850
+             */
+            ageMs: number | null;
             name: string;
             jobId: string | null;
             repository: string | null;
+            /**
+             * @description True when the sample is older than staleAfterMs: the container's stats stream stopped delivering, and its figures
+             *     may be out of date. False while it awaits its first sample.
+             */
+            stale: boolean;
+            /**
+             * @description True for a container with no sample yet: it started moments ago (its first sample follows about a second after
+             *     its start) or monitoring has not reached it. Its resourceUsage, sampledAt and ageMs are null.
+             */
+            awaitingFirstSample: boolean;
         };
         UsageSummaryDto: {
+            /**
+             * @description A sample older than this (two sampling intervals, STATS_INTERVAL_MS) is stale, in milliseconds.
+             * @example 60000
+             */
+            staleAfterMs: number;
             /** @description Running containers, sampled or not. */
             totalContainers: number;
             /** @description Sum of the rows' cpuPercent (100 per busy core). */
@@ -771,6 +796,10 @@ export interface components {
             totalNetworkRxMB: number;
             /** @description Sum of the rows' networkTx, in MiB. */
             totalNetworkTxMB: number;
+            /** @description Rows whose sample is stale; their figures are in the totals all the same. */
+            staleContainers: number;
+            /** @description Rows awaiting their first sample, left out of the totals. */
+            awaitingFirstSample: number;
             containers: components["schemas"]["ContainerUsageDto"][];
         };
         StopContainerDto: {

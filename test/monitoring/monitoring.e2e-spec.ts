@@ -123,6 +123,14 @@ describe.each(testDatabaseKinds())('monitoring on %s', (kind) => {
     expect(summary.totalMemoryMB).toBeCloseTo(total((u) => u.memoryUsage) / MIB, 6);
     expect(summary.totalNetworkRxMB).toBeCloseTo(total((u) => u.networkRx) / MIB, 6);
     expect(summary.totalNetworkTxMB).toBeCloseTo(total((u) => u.networkTx) / MIB, 6);
+    // Each row says how old its sample is, and calls it stale past two sampling intervals.
+    expect(summary.staleAfterMs).toBe(2 * INTERVAL_MS);
+    for (const row of rows) {
+      expect(row).toMatchObject({ sampledAt: row.resourceUsage!.sampledAt, awaitingFirstSample: false });
+      expect(row.ageMs).toBeGreaterThanOrEqual(0);
+      expect(row.stale).toBe(row.ageMs! > summary.staleAfterMs);
+    }
+    expect(summary.staleContainers).toBe(rows.filter((row) => row.stale).length);
   });
 
   it('keeps a history of samples and prunes it after its retention', async () => {

@@ -8,6 +8,8 @@ interface Subscription {
   latest: ResourceUsage | null;
   abort: AbortController;
   ended: boolean;
+  /** Date.now() when it was opened: see retainOnly. */
+  openedAt: number;
 }
 
 /**
@@ -26,7 +28,12 @@ export class ContainerStatsStreams {
   follow(engineId: string): void {
     const existing = this.subscriptions.get(engineId);
     if (existing && !existing.ended) return;
-    const subscription: Subscription = { latest: existing?.latest ?? null, abort: new AbortController(), ended: false };
+    const subscription: Subscription = {
+      latest: existing?.latest ?? null,
+      abort: new AbortController(),
+      ended: false,
+      openedAt: Date.now(),
+    };
     this.subscriptions.set(engineId, subscription);
     void this.open(engineId, subscription);
   }
@@ -36,12 +43,21 @@ export class ContainerStatsStreams {
     return this.subscriptions.get(engineId)?.latest ?? null;
   }
 
-  /** Stops following every container not in `engineIds` (they stopped running). */
-  retainOnly(engineIds: ReadonlySet<string>): void {
+  /** Stops following a container (it stopped running); its sample goes with it. */
+  unfollow(engineId: string): void {
+    this.subscriptions.get(engineId)?.abort.abort();
+    this.subscriptions.delete(engineId);
+  }
+
+  /**
+   * Stops following every container not in `engineIds` (they stopped running). Streams opened at or after
+   * `openedBefore` are kept: they belong to containers that started after the caller listed the running ones, which a
+   * list taken before their start cannot name.
+   */
+  retainOnly(engineIds: ReadonlySet<string>, openedBefore = Number.POSITIVE_INFINITY): void {
     for (const [engineId, subscription] of this.subscriptions) {
-      if (engineIds.has(engineId)) continue;
-      subscription.abort.abort();
-      this.subscriptions.delete(engineId);
+      if (engineIds.has(engineId) || subscription.openedAt >= openedBefore) continue;
+      this.unfollow(engineId);
     }
   }
 

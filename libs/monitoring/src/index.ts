@@ -1,4 +1,5 @@
 export * from './container-health.checker';
+export * from './container-stats.follower';
 export * from './latest-usage.store';
 export * from './monitoring.module';
 export * from './running-containers';

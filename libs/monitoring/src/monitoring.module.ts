@@ -3,6 +3,7 @@ import { LifecycleModule } from '@app/lifecycle';
 import { PersistenceModule } from '@app/persistence';
 import { Module } from '@nestjs/common';
 import { ContainerHealthChecker } from './container-health.checker';
+import { ContainerStatsFollower } from './container-stats.follower';
 import { LatestUsageStore } from './latest-usage.store';
 import { MonitoringScheduler } from './monitoring.scheduler';
 import { ResourceAlerts } from './resource-alerts.service';
@@ -14,7 +15,14 @@ import { UsageSampler } from './usage-sampler.service';
  */
 @Module({
   imports: [DockerModule, PersistenceModule, LifecycleModule],
-  providers: [LatestUsageStore, ResourceAlerts, UsageSampler, ContainerHealthChecker, MonitoringScheduler],
+  providers: [
+    LatestUsageStore,
+    ResourceAlerts,
+    UsageSampler,
+    ContainerStatsFollower,
+    ContainerHealthChecker,
+    MonitoringScheduler,
+  ],
   exports: [LatestUsageStore, UsageSampler, ContainerHealthChecker],
 })
 export class MonitoringModule {}

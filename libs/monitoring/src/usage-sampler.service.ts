@@ -22,7 +22,8 @@ export interface SamplingRound {
  * One sampling round over every RUNNING container. The samples come from the stats stream of each container on its
  * own engine (ContainerStatsStreams, one sample a second pushed by the engine), so a round makes no request per container and
  * waits for nobody: a container whose stream stalls has no fresh sample and keeps its previous one. Each fresh sample
- * becomes the container's latest, a row of the history, and input to the alerts.
+ * becomes the container's latest, a row of the history, and input to the alerts. A stream is opened as its container
+ * starts (ContainerStatsFollower) or at the first round that finds it running, and `latestOf` reads it between rounds.
  */
 @Injectable()
 export class UsageSampler {
@@ -45,15 +46,14 @@ export class UsageSampler {
   async sampleAll(): Promise<SamplingRound> {
     const started = performance.now();
     const cpuBefore = process.cpuUsage();
+    const listedAt = Date.now();
     const running = (await runningContainers(this.lifecycle)).filter((record) => record.engineId !== null);
-    this.forgetStopped(running);
+    this.forgetStopped(running, listedAt);
     const oldest = Date.now() - this.config.monitoring.statsTimeoutMs;
     const taken: Sampled[] = [];
     for (const record of running) {
-      const streams = this.engines.find(record.engineName)?.stats;
-      if (!streams) continue;
-      streams.follow(record.engineId!);
-      const usage = streams.latest(record.engineId!);
+      this.follow(record);
+      const usage = this.streamed(record);
       if (!usage || usage.sampledAt.getTime() < oldest) continue;
       if (this.latest.get(record.id)?.usage?.sampledAt.getTime() === usage.sampledAt.getTime()) continue;
       this.remember(record, usage);
@@ -73,6 +73,30 @@ export class UsageSampler {
     return this.lastRound;
   }
 
+  /**
+   * Opens the stats stream of a running container unless it is open: its engine then pushes a sample a second, so the
+   * container has one in memory about a second after it started, long before the next round.
+   */
+  follow(record: StreamedContainer): void {
+    if (record.engineId) this.engines.find(record.engineName)?.stats.follow(record.engineId);
+  }
+
+  /** Closes the stats stream of a container that stopped running (engine ids are unique across engines). */
+  unfollow(engineId: string): void {
+    for (const { stats } of this.engines.all()) stats.unfollow(engineId);
+  }
+
+  /**
+   * The newest sample of a container that is in memory, without asking the engine: its stream's latest frame, or the
+   * one a caller had taken on the spot if that is newer; null before either exists.
+   */
+  latestOf(record: StreamedContainer & Pick<ContainerRecordEntity, 'id'>): ResourceUsage | null {
+    const streamed = this.streamed(record);
+    const kept = this.latest.get(record.id)?.usage ?? null;
+    if (!streamed || !kept) return streamed ?? kept;
+    return kept.sampledAt > streamed.sampledAt ? kept : streamed;
+  }
+
   /** A sample taken now, outside the rounds (an API caller asking for one container); it becomes the latest too. */
   async sampleOne(record: ContainerRecordEntity): Promise<ResourceUsage> {
     const usage = await this.lifecycle.stats(record.id);
@@ -86,15 +110,24 @@ export class UsageSampler {
     this.alerts.evaluate(subject, usage);
   }
 
-  private forgetStopped(running: ContainerRecordEntity[]): void {
+  private streamed(record: StreamedContainer): ResourceUsage | null {
+    return record.engineId ? (this.engines.find(record.engineName)?.stats.latest(record.engineId) ?? null) : null;
+  }
+
+  /** `listedAt`: when `running` was asked for; streams opened since (containers started since) are kept. */
+  private forgetStopped(running: ContainerRecordEntity[], listedAt: number): void {
     const ids = new Set(running.map((record) => record.id));
     for (const { name, stats } of this.engines.all()) {
-      stats.retainOnly(new Set(running.filter((record) => record.engineName === name).map((r) => r.engineId!)));
+      const engineIds = new Set(running.filter((record) => record.engineName === name).map((r) => r.engineId!));
+      stats.retainOnly(engineIds, listedAt);
     }
     this.latest.retainOnly(ids);
     for (const id of this.alerts.tracked()) if (!ids.has(id)) this.alerts.forget(id);
   }
 }
+
+/** What names a container's stats stream: its engine, and its id there (null before it was created). */
+type StreamedContainer = Pick<ContainerRecordEntity, 'engineName' | 'engineId'>;
 
 interface Sampled {
   record: ContainerRecordEntity;

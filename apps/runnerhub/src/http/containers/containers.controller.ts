@@ -105,10 +105,12 @@ export class ContainersController {
   @Get('usage/summary')
   @RequireRole('viewer')
   @ApiOperation({
-    summary: 'Resource usage of every running container, sampled now, with totals',
+    summary: 'Resource usage of every running container from its latest sample, with totals',
     description:
-      'Samples all running containers in parallel; a container whose sample fails or takes more than 5 s is ' +
-      'listed with `resourceUsage: null` (and still counted in totalContainers).',
+      'Answered from the samples monitoring keeps in memory (each running container streams one a second from its ' +
+      "start), never by asking the engine: each row gives its sample's `sampledAt` and `ageMs`, and `stale` once " +
+      'that is older than `staleAfterMs` (two sampling intervals). A container too new to have a sample is listed ' +
+      'with `resourceUsage: null` and `awaitingFirstSample: true`, and still counted in totalContainers.',
   })
   @ApiEnvelope(UsageSummaryDto)
   @ApiFailures()
