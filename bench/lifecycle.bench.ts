@@ -37,8 +37,9 @@ type Timings = { create: number[]; start: number[]; stop: number[]; remove: numb
 async function main() {
   const database = benchDatabaseEnv();
   const env = {
+    // Production settings, request and transition logging included: what an operator runs.
     NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info',
     PORT: '0',
     RUNNERHUB_API_KEYS: `${API_KEY}:operator`,
     // Every container made here holds a slot of MAX_CONCURRENT_CONTAINERS (1000 is the most it may be).
