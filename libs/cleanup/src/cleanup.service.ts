@@ -53,9 +53,12 @@ export class CleanupService {
     const startedAt = new Date();
     const started = performance.now();
     const exclusive = await this.lock.runExclusive(CLEANUP_LOCK_KEY, async () => {
-      const outcomes = await this.executor.execute(decideCleanup(await this.inventory.take(startedAt)));
-      // Runner daemons go with their runners; one left by a crash between the two goes here.
-      await this.daemons.releaseOrphans();
+      const [outcomes] = await Promise.all([
+        this.inventory.take(startedAt).then((input) => this.executor.execute(decideCleanup(input))),
+        // Runner daemons go with their runners (on their removal events); one left by a crash between the two goes
+        // here. Alongside the removals rather than after them: the engine lists the units while it removes.
+        this.daemons.releaseOrphans(),
+      ]);
       return outcomes;
     });
     const report: CleanupReport = {

@@ -22,6 +22,7 @@ import { ContainerLocks } from './container-locks';
 import { ContainerConfig, ContainerLimits, SecurityOptions } from './container-request';
 import { ContainerSpecBuilder } from './container-spec.builder';
 import { DiskQuotaSupport } from './disk-quota-support';
+import { EngineAvailability } from './engine-availability';
 import { RunnerDaemons } from './docker-profile/runner-daemons';
 import { DOCKER_HOST_VALUE } from './docker-profile/sidecar-spec';
 
@@ -62,6 +63,7 @@ export class ContainerLifecycleManager {
     private readonly locks: ContainerLocks,
     private readonly specs: ContainerSpecBuilder,
     private readonly diskQuota: DiskQuotaSupport,
+    private readonly availability: EngineAvailability,
     private readonly daemons: RunnerDaemons,
     private readonly config: AppConfig,
   ) {}
@@ -81,7 +83,7 @@ export class ContainerLifecycleManager {
     // written while it does not answer. Otherwise the one placement picks is asked right after.
     const knownEngine =
       where.reservedOn ?? where.engine ?? (this.engines.all().length === 1 ? this.engines.first.name : undefined);
-    if (knownEngine) await this.requireEngineReady(this.engines.get(knownEngine).engine, resolved.limits.diskGB);
+    if (knownEngine) await this.requireEngineReady(knownEngine, resolved.limits.diskGB);
 
     const id = randomUUID();
     const identity = { recordId: id, name: `runner-${id.replace(/-/g, '').slice(0, 12)}`, runnerId, jobId };
@@ -134,7 +136,7 @@ export class ContainerLifecycleManager {
         security: { ...resolved.security, network: setting.network ?? resolved.security.network },
       };
       try {
-        if (!knownEngine) await this.requireEngineReady(engine, resolved.limits.diskGB);
+        if (!knownEngine) await this.requireEngineReady(record.engineName, resolved.limits.diskGB);
         const daemon =
           resolved.security.profile === 'docker'
             ? await this.daemons.attach(engine, identity, config.repository ?? null, onEngine)
@@ -149,7 +151,7 @@ export class ContainerLifecycleManager {
           engineId,
         });
       } catch (error) {
-        await this.fail(record.id, error, actor);
+        await this.recorder.recordFailure(record.id, error, actor);
         if (resolved.security.profile === 'docker') await this.daemons.release(engine, record.id);
         throw error;
       }
@@ -165,7 +167,7 @@ export class ContainerLifecycleManager {
         throw illegalTransition(record, ContainerState.Starting, 'be started');
       }
       const engine = this.engineOf(record);
-      await engine.ping();
+      await this.availability.require(record.engineName);
       record = await this.recorder.move(record, {
         to: ContainerState.Starting,
         reason: 'start requested',
@@ -175,7 +177,7 @@ export class ContainerLifecycleManager {
       try {
         await engine.start(record.engineId!);
       } catch (error) {
-        await this.fail(record.id, error, actor);
+        await this.recorder.recordFailure(record.id, error, actor);
         throw error;
       }
       return this.recorder.move(record, { to: ContainerState.Running, reason: 'started', actor });
@@ -213,12 +215,12 @@ export class ContainerLifecycleManager {
         throw illegalTransition(record, ContainerState.Removing, 'be removed');
       }
       const engine = this.engineOf(record);
-      if (record.engineId) await engine.ping();
+      if (record.engineId) await this.availability.require(record.engineName);
       record = await this.recorder.move(record, { to: ContainerState.Removing, reason, actor });
       try {
         if (record.engineId) await engine.remove(record.engineId, { force: true, volumes: true });
       } catch (error) {
-        await this.fail(record.id, error, actor);
+        await this.recorder.recordFailure(record.id, error, actor);
         throw error;
       }
       return this.recorder.move(record, { to: ContainerState.Removed, reason: 'removed from the engine', actor });
@@ -278,7 +280,7 @@ export class ContainerLifecycleManager {
       throw illegalTransition(record, ContainerState.Stopping, 'be stopped');
     }
     const engine = this.engineOf(record);
-    await engine.ping();
+    await this.availability.require(record.engineName);
     record = await this.recorder.move(record, { to: ContainerState.Stopping, reason, actor });
     try {
       await engine.stop(record.engineId!, timeoutSeconds);
@@ -290,27 +292,15 @@ export class ContainerLifecycleManager {
         exitCode: inspection.state.exitCode,
       });
     } catch (error) {
-      await this.fail(record.id, error, actor);
+      await this.recorder.recordFailure(record.id, error, actor);
       throw error;
     }
   }
 
   /** The engine answers, and can apply a disk quota when one is asked for. */
-  private async requireEngineReady(engine: DockerEngine, diskGB: number | undefined): Promise<void> {
-    if (diskGB !== undefined) await this.diskQuota.require(engine);
-    await engine.ping();
-  }
-
-  /**
-   * Records an operation's failure. An engine that stopped answering half-way leaves the record where it is (a
-   * transitional state the reconciler resolves once the engine is back); any other failure is ERROR with its reason.
-   */
-  private async fail(id: string, error: unknown, actor: string): Promise<void> {
-    if (DomainError.is(error, ErrorCode.EngineUnavailable)) return;
-    const record = await this.records.findById(id);
-    if (!record || !canTransition(record.state, ContainerState.Error)) return;
-    const reason = error instanceof Error ? error.message : String(error);
-    await this.recorder.move(record, { to: ContainerState.Error, reason, actor });
+  private async requireEngineReady(engineName: string, diskGB: number | undefined): Promise<void> {
+    if (diskGB !== undefined) await this.diskQuota.require(this.engines.get(engineName).engine);
+    await this.availability.require(engineName);
   }
 
   private async require(id: string): Promise<ContainerRecordEntity> {

@@ -10,17 +10,29 @@ export class ContainerLocks {
   private readonly tails = new Map<string, Promise<unknown>>();
 
   run<T>(containerId: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(containerId) ?? Promise.resolve();
+    return this.runAll([containerId], work);
+  }
+
+  /**
+   * Runs `work` once it holds the lock of every container named, all taken at the same instant (so two batches
+   * can never each hold half of the other's), and holds them until it settles: a batch of removals and a single
+   * call on one of its containers still run one after the other.
+   */
+  runAll<T>(containerIds: string[], work: () => Promise<T>): Promise<T> {
+    const ids = [...new Set(containerIds)];
+    const previous = Promise.all(ids.map((id) => this.tails.get(id) ?? Promise.resolve()));
     const result = previous.then(work, work);
     const tail = result.then(
       () => undefined,
       () => undefined,
     );
-    this.tails.set(containerId, tail);
-    // Forget the queue once it drains, so the map holds only containers with work in flight.
-    void tail.then(() => {
-      if (this.tails.get(containerId) === tail) this.tails.delete(containerId);
-    });
+    for (const id of ids) {
+      this.tails.set(id, tail);
+      // Forget the queue once it drains, so the map holds only containers with work in flight.
+      void tail.then(() => {
+        if (this.tails.get(id) === tail) this.tails.delete(id);
+      });
+    }
     return result;
   }
 

@@ -1,4 +1,5 @@
 export * from './api-container.creator';
+export * from './container-bulk-remover';
 export * from './container-locks';
 export * from './container-lifecycle.manager';
 export * from './container-reconciler.service';

@@ -3,12 +3,14 @@ import { DockerModule } from '@app/docker';
 import { PersistenceModule } from '@app/persistence';
 import { Module } from '@nestjs/common';
 import { ApiContainerCreator } from './api-container.creator';
+import { ContainerBulkRemover } from './container-bulk-remover';
 import { ContainerLifecycleManager } from './container-lifecycle.manager';
 import { ContainerLocks } from './container-locks';
 import { ContainerReconciler } from './container-reconciler.service';
 import { ContainerSpecBuilder } from './container-spec.builder';
 import { DiskQuotaSupport } from './disk-quota-support';
 import { DOCKER_DAEMON_SIDECAR_OPTIONS, DockerDaemonSidecarOptions, RunnerDaemons } from './docker-profile';
+import { EngineAvailability } from './engine-availability';
 import { EngineStateSync } from './engine-state-sync';
 import { HostBindMounts } from './host-bind-mounts';
 import { SecurityLooseningsReporter } from './security-loosenings.reporter';
@@ -26,6 +28,7 @@ import { TransitionRecorder } from './transition-recorder';
     HostBindMounts,
     ContainerSpecBuilder,
     DiskQuotaSupport,
+    EngineAvailability,
     TransitionRecorder,
     EngineStateSync,
     {
@@ -38,12 +41,14 @@ import { TransitionRecorder } from './transition-recorder';
     },
     RunnerDaemons,
     ContainerLifecycleManager,
+    ContainerBulkRemover,
     ApiContainerCreator,
     ContainerReconciler,
     SecurityLooseningsReporter,
   ],
   exports: [
     ContainerLifecycleManager,
+    ContainerBulkRemover,
     ApiContainerCreator,
     ContainerReconciler,
     EngineStateSync,

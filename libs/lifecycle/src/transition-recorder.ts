@@ -1,5 +1,11 @@
 import { canTransition, ContainerState, DomainError, ErrorCode, EVENT_FOR_STATE, EventPublisher } from '@app/common';
-import { ContainerRecordEntity, ContainerRecordRepository, TransitionChange } from '@app/persistence';
+import {
+  BatchTransitionResult,
+  ContainerRecordEntity,
+  ContainerRecordRepository,
+  RecordMove,
+  TransitionChange,
+} from '@app/persistence';
 import { Injectable, Logger } from '@nestjs/common';
 
 /**
@@ -21,12 +27,49 @@ export class TransitionRecorder {
       throw illegalTransition(record, change.to);
     }
     const updated = await this.records.transition(record.id, record.version, change);
+    this.told(updated, record.state, change);
+    return updated;
+  }
+
+  /**
+   * Many moves written in one transaction (ContainerRecordRepository.transitionMany), each announced once all are
+   * committed. An illegal move is refused before anything is written, as move() refuses it; a record someone else
+   * changed since it was read is refused (CONFLICT) and the others still move.
+   */
+  async moveMany(moves: RecordMove[]): Promise<BatchTransitionResult> {
+    const illegal = moves.filter(({ record, change }) => !canTransition(record.state, change.to));
+    if (illegal.length > 0) {
+      const [{ record, change }] = illegal;
+      throw illegalTransition(record, change.to);
+    }
+    const result = await this.records.transitionMany(moves);
+    const byId = new Map(moves.map((move) => [move.record.id, move]));
+    for (const updated of result.moved) {
+      const { record, change } = byId.get(updated.id)!;
+      this.told(updated, record.state, change);
+    }
+    return result;
+  }
+
+  /**
+   * Records an operation's failure. An engine that stopped answering half-way leaves the record where it is (a
+   * transitional state the reconciler resolves once the engine is back); any other failure is ERROR with its reason.
+   */
+  async recordFailure(id: string, error: unknown, actor: string): Promise<void> {
+    if (DomainError.is(error, ErrorCode.EngineUnavailable)) return;
+    const record = await this.records.findById(id);
+    if (!record || !canTransition(record.state, ContainerState.Error)) return;
+    const reason = error instanceof Error ? error.message : String(error);
+    await this.move(record, { to: ContainerState.Error, reason, actor });
+  }
+
+  /** Logs a written move and publishes its event. */
+  private told(updated: ContainerRecordEntity, previousState: ContainerState, change: TransitionChange): void {
     this.logger.log(
-      `${updated.name} ${record.state} -> ${updated.state} (${change.reason}; by ${change.actor}` +
+      `${updated.name} ${previousState} -> ${updated.state} (${change.reason}; by ${change.actor}` +
         `${change.exitCode !== undefined && change.exitCode !== null ? `; exit ${change.exitCode}` : ''})`,
     );
-    this.announce(updated, record.state, change);
-    return updated;
+    this.announce(updated, previousState, change);
   }
 
   announce(record: ContainerRecordEntity, previousState: ContainerState | null, change: TransitionChange): void {
@@ -49,7 +92,11 @@ export class TransitionRecorder {
   }
 }
 
-export function illegalTransition(record: ContainerRecordEntity, to: ContainerState, action?: string): DomainError {
+export function illegalTransition(
+  record: Pick<ContainerRecordEntity, 'id' | 'state'>,
+  to: ContainerState,
+  action?: string,
+): DomainError {
   return new DomainError(
     ErrorCode.IllegalTransition,
     `Container ${record.id} is ${record.state}: it cannot ${action ?? `become ${to}`} from that state`,

@@ -124,6 +124,33 @@ describe.each(testDatabaseKinds())('persistence on %s', (kind) => {
     expect(await repository.transitions(saved.id)).toHaveLength(2);
   });
 
+  it('moves many records in one batch, each guarded by its own version, and refuses only the stale one', async () => {
+    const [a, b, stale] = await Promise.all(
+      [1, 2, 3].map(() => repository.insert(newRecord(), { reason: 'requested', actor: 'test' })),
+    );
+    await repository.transition(stale.id, stale.version, { to: ContainerState.Error, reason: 'first', actor: 'test' });
+    const { moved, refused } = await repository.transitionMany(
+      [a, b, stale].map((record, i) => ({
+        record,
+        change: { to: ContainerState.Created, reason: `batch ${i}`, actor: 'cleanup' },
+      })),
+    );
+    expect(moved.map((record) => [record.id, record.state, record.version, record.stateReason]).sort()).toEqual(
+      [
+        [a.id, ContainerState.Created, a.version + 1, 'batch 0'],
+        [b.id, ContainerState.Created, b.version + 1, 'batch 1'],
+      ].sort(),
+    );
+    expect([...refused.keys()]).toEqual([stale.id]);
+    expect(refused.get(stale.id)?.code).toBe(ErrorCode.Conflict);
+    expect((await repository.transitions(b.id)).map((t) => [t.fromState, t.toState, t.reason, t.actor])).toEqual([
+      [null, ContainerState.Creating, 'requested', 'test'],
+      [ContainerState.Creating, ContainerState.Created, 'batch 1', 'cleanup'],
+    ]);
+    expect(await repository.findById(stale.id)).toMatchObject({ state: ContainerState.Error, stateReason: 'first' });
+    expect(await repository.transitions(stale.id)).toHaveLength(2);
+  });
+
   it('points a record at another job without making a transition under way a lost race', async () => {
     const saved = await repository.insert(newRecord(), { reason: 'requested', actor: 'test' });
     await repository.reassignJob(saved.id, 'job-2');

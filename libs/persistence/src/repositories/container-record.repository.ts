@@ -40,6 +40,18 @@ export interface TransitionChange extends TransitionAttribution {
   maxSlots?: number;
 }
 
+/** One record's move in a batch: the record as it was read (its version guards the write) and where it goes. */
+export interface RecordMove {
+  record: Pick<ContainerRecordEntity, 'id' | 'version' | 'state'>;
+  change: TransitionChange;
+}
+
+/** A batch's result: the records that moved, as written, and why each of the others did not. */
+export interface BatchTransitionResult {
+  moved: ContainerRecordEntity[];
+  refused: Map<string, DomainError>;
+}
+
 /** Where a container of no queued job may go, and what it takes there. */
 export interface ContainerPlacementRequest extends PlacementNeed {
   /** Engine labels it needs (lower case); every one must be on the engine, as with PlacementRequest.engineLabelsOnly. */
@@ -207,33 +219,62 @@ export class ContainerRecordRepository {
           await requireFreeSlot(manager, change.maxSlots);
         }
       }
-      const update: Partial<ContainerRecordEntity> = {
-        state: change.to,
-        stateReason: change.reason,
-        stateChangedAt: new Date(),
-        version: current.version + 1,
-        ...(change.exitCode !== undefined ? { exitCode: change.exitCode } : {}),
-        ...(change.engineId !== undefined ? { engineId: change.engineId } : {}),
-      };
-      const result = await manager
-        .createQueryBuilder()
-        .update(ContainerRecordEntity)
-        .set(update)
-        .where('id = :id AND version = :version', { id, version: expectedVersion })
-        .execute();
-      if (result.affected === 0) {
-        throw new DomainError(ErrorCode.Conflict, `Container ${id} was changed by another request; retry`, { id });
-      }
-      await manager.insert(ContainerTransitionEntity, {
-        containerId: id,
-        fromState: current.state,
-        toState: change.to,
-        reason: change.reason,
-        actor: change.actor,
-        exitCode: change.exitCode ?? null,
-      });
+      if (!(await this.updateVersioned(manager, current, change))) throw lostRace(id);
+      await manager.insert(ContainerTransitionEntity, historyRow(current, change));
       return manager.findOneByOrFail(ContainerRecordEntity, { id });
     });
+  }
+
+  /**
+   * Moves many records at once, each guarded by its own version as transition() guards one, in ONE transaction with
+   * one multi-row insert of their history rows: what a cleanup scan writes for a hundred removals costs one commit,
+   * not a hundred. A record changed by someone else since it was read is refused (CONFLICT) and the others still move.
+   * Not for moves that take a slot (maxSlots is ignored): those go one at a time through transition().
+   */
+  async transitionMany(moves: RecordMove[]): Promise<BatchTransitionResult> {
+    const refused = new Map<string, DomainError>();
+    if (moves.length === 0) return { moved: [], refused };
+    const moved = await this.transactions.run(async (manager) => {
+      const written: RecordMove[] = [];
+      for (const move of moves) {
+        if (await this.updateVersioned(manager, move.record, move.change)) written.push(move);
+        else refused.set(move.record.id, lostRace(move.record.id));
+      }
+      if (written.length === 0) return [];
+      // In slices, so that a very large scan stays under PostgreSQL's limit of bound parameters per statement.
+      for (let start = 0; start < written.length; start += HISTORY_ROWS_PER_INSERT) {
+        const slice = written.slice(start, start + HISTORY_ROWS_PER_INSERT);
+        await manager.insert(
+          ContainerTransitionEntity,
+          slice.map((move) => historyRow(move.record, move.change)),
+        );
+      }
+      return manager.findBy(ContainerRecordEntity, { id: In(written.map((move) => move.record.id)) });
+    });
+    return { moved, refused };
+  }
+
+  /** The state change of one record, written only if its version is still the one read; false when it was not. */
+  private async updateVersioned(
+    manager: EntityManager,
+    current: Pick<ContainerRecordEntity, 'id' | 'version'>,
+    change: TransitionChange,
+  ): Promise<boolean> {
+    const update: Partial<ContainerRecordEntity> = {
+      state: change.to,
+      stateReason: change.reason,
+      stateChangedAt: new Date(),
+      version: current.version + 1,
+      ...(change.exitCode !== undefined ? { exitCode: change.exitCode } : {}),
+      ...(change.engineId !== undefined ? { engineId: change.engineId } : {}),
+    };
+    const result = await manager
+      .createQueryBuilder()
+      .update(ContainerRecordEntity)
+      .set(update)
+      .where('id = :id AND version = :version', { id: current.id, version: current.version })
+      .execute();
+    return result.affected !== 0;
   }
 
   findById(id: string): Promise<ContainerRecordEntity | null> {
@@ -252,6 +293,10 @@ export class ContainerRecordRepository {
       .set({ jobId, version: () => 'version' })
       .where('id = :id', { id })
       .execute();
+  }
+
+  findByIds(ids: string[]): Promise<ContainerRecordEntity[]> {
+    return ids.length === 0 ? Promise.resolve([]) : this.records.findBy({ id: In(ids) });
   }
 
   findByEngineId(engineId: string): Promise<ContainerRecordEntity | null> {
@@ -308,6 +353,28 @@ export class ContainerRecordRepository {
   transitions(containerId: string): Promise<ContainerTransitionEntity[]> {
     return this.history.find({ where: { containerId }, order: { id: 'ASC' } });
   }
+}
+
+/** Six parameters a row: far below PostgreSQL's 65,535 bound parameters per statement. */
+const HISTORY_ROWS_PER_INSERT = 1_000;
+
+function lostRace(id: string): DomainError {
+  return new DomainError(ErrorCode.Conflict, `Container ${id} was changed by another request; retry`, { id });
+}
+
+/** The history row of a record's move from the state it was read in. */
+function historyRow(
+  from: Pick<ContainerRecordEntity, 'id' | 'state'>,
+  change: TransitionChange,
+): Partial<ContainerTransitionEntity> {
+  return {
+    containerId: from.id,
+    fromState: from.state,
+    toState: change.to,
+    reason: change.reason,
+    actor: change.actor,
+    exitCode: change.exitCode ?? null,
+  };
 }
 
 const LIVE: ReadonlySet<ContainerState> = new Set(LIVE_CONTAINER_STATES);
