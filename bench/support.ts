@@ -84,15 +84,33 @@ export async function rawCreateOptions(specs: ContainerSpecBuilder, request: Con
 }
 
 /**
+ * Node options that make the service write a CPU profile into BENCH_CPU_PROFILE_DIR when it stops (none when unset),
+ * to see where a benchmark's time goes: open the `.cpuprofile` in Chrome DevTools or read its top self-time frames.
+ */
+function cpuProfileArgs(): string[] {
+  const dir = process.env.BENCH_CPU_PROFILE_DIR;
+  if (!dir) return [];
+  return ['--cpu-prof', `--cpu-prof-dir=${resolve(dir)}`, '-r', './bench/exit-on-sigterm.ts'];
+}
+
+/**
  * The service as a process of its own (`main.ts` under ts-node), as production runs it: the port it listens on once
- * it says so, its pid (for its memory) and a stop() that ends it with SIGTERM.
+ * it says so, its pid (for its memory) and a stop() that ends it with SIGTERM. With BENCH_CPU_PROFILE_DIR set it also
+ * writes a CPU profile there (cpuProfileArgs).
  */
 export async function startServiceProcess(
   env: Record<string, string>,
 ): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
   const child = spawn(
     process.execPath,
-    ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'apps/runnerhub/src/main.ts'],
+    [
+      '-r',
+      'ts-node/register/transpile-only',
+      '-r',
+      'tsconfig-paths/register',
+      ...cpuProfileArgs(),
+      'apps/runnerhub/src/main.ts',
+    ],
     {
       cwd: resolve(__dirname, '..'),
       env: { PATH: process.env.PATH ?? '', TS_NODE_PROJECT: 'tsconfig.json', ...env },
