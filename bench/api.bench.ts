@@ -14,7 +14,7 @@ import { ContainerRecordRepository, PersistenceModule } from '@app/persistence';
 import { Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import autocannon from 'autocannon';
-import { benchDatabaseEnv, report, round, startServiceProcess } from './support';
+import { benchDatabaseEnv, processCpuMs, report, round, startServiceProcess } from './support';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 10_000);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
@@ -50,13 +50,16 @@ async function main() {
   // A full page of the records of one repository, and their total.
   const listUrl = `${base}/api/containers?state=${SEEDED_STATE}&repository=octo%2Frepo-7&limit=50&offset=0`;
   await requireFullPage(listUrl, headers);
-  const list = await load({ url: listUrl, headers });
-  const detail = await load({
-    url: `${base}/api/containers/${seeded[0]}`,
-    headers,
-    // Spread the reads over many records, as a dashboard of many containers would.
-    requests: seeded.slice(0, 500).map((id) => ({ method: 'GET', path: `/api/containers/${id}` })),
-  });
+  const list = await load({ url: listUrl, headers }, service.pid);
+  const detail = await load(
+    {
+      url: `${base}/api/containers/${seeded[0]}`,
+      headers,
+      // Spread the reads over many records, as a dashboard of many containers would.
+      requests: seeded.slice(0, 500).map((id) => ({ method: 'GET', path: `/api/containers/${id}` })),
+    },
+    service.pid,
+  );
   const engine = await load({ url: 'http://localhost/v1.41/containers/json?limit=50', socketPath: socketOf(config) });
   await service.stop();
   database.dispose();
@@ -118,10 +121,14 @@ async function requireFullPage(url: string, headers: Record<string, string>): Pr
   }
 }
 
-async function load(options: autocannon.Options) {
+/** autocannon's figures, and with the service's pid the CPU time the service spent per request answered. */
+async function load(options: autocannon.Options, servicePid?: number) {
+  const cpuBefore = servicePid === undefined ? 0 : processCpuMs(servicePid);
   const result = await autocannon({ connections: CONNECTIONS, duration: DURATION_S, ...options });
+  const cpuMs = servicePid === undefined ? undefined : processCpuMs(servicePid) - cpuBefore;
   return {
     requestsPerSecond: round(result.requests.average),
+    ...(cpuMs === undefined ? {} : { serviceCpuMsPerRequest: round(cpuMs / result.requests.total, 3) }),
     latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
     requests: result.requests.total,
     non2xx: result.non2xx,
