@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { toCreateOptions } from '@app/docker';
@@ -34,6 +34,16 @@ export function percentile(values: number[], p: number): number {
 }
 
 export const round = (value: number, digits = 1) => Number(value.toFixed(digits));
+
+/**
+ * The CPU time (user + system, ms) a process has used so far, from /proc (Linux). On a shared machine the CPU a
+ * request costs moves much less with the neighbours' load than its latency does.
+ */
+export function processCpuMs(pid: number): number {
+  // stat(5): utime and stime are fields 14 and 15, in clock ticks of 10 ms; the fields after the `(comm)` start at 3.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
 
 /** p50, p95, min and max of a set of timings, rounded to a tenth. */
 export function latencySummary(values: number[]) {
@@ -84,15 +94,33 @@ export async function rawCreateOptions(specs: ContainerSpecBuilder, request: Con
 }
 
 /**
+ * Node options that make the service write a CPU profile into BENCH_CPU_PROFILE_DIR when it stops (none when unset),
+ * to see where a benchmark's time goes: open the `.cpuprofile` in Chrome DevTools or read its top self-time frames.
+ */
+function cpuProfileArgs(): string[] {
+  const dir = process.env.BENCH_CPU_PROFILE_DIR;
+  if (!dir) return [];
+  return ['--cpu-prof', `--cpu-prof-dir=${resolve(dir)}`, '-r', './bench/exit-on-sigterm.ts'];
+}
+
+/**
  * The service as a process of its own (`main.ts` under ts-node), as production runs it: the port it listens on once
- * it says so, its pid (for its memory) and a stop() that ends it with SIGTERM.
+ * it says so, its pid (for its memory) and a stop() that ends it with SIGTERM. With BENCH_CPU_PROFILE_DIR set it also
+ * writes a CPU profile there (cpuProfileArgs).
  */
 export async function startServiceProcess(
   env: Record<string, string>,
 ): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
   const child = spawn(
     process.execPath,
-    ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'apps/runnerhub/src/main.ts'],
+    [
+      '-r',
+      'ts-node/register/transpile-only',
+      '-r',
+      'tsconfig-paths/register',
+      ...cpuProfileArgs(),
+      'apps/runnerhub/src/main.ts',
+    ],
     {
       cwd: resolve(__dirname, '..'),
       env: { PATH: process.env.PATH ?? '', TS_NODE_PROJECT: 'tsconfig.json', ...env },

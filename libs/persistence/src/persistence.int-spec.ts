@@ -60,6 +60,7 @@ describe.each(testDatabaseKinds())('persistence on %s', (kind) => {
       'RealRunners1764892800000',
       'DeliveryRetentionIndex1764979200000',
       'FleetEngines1765065600000',
+      'ContainerListIndexes1765152000000',
     ]);
     const pending = await dataSource.driver.createSchemaBuilder().log();
     expect(pending.upQueries.map((q) => q.query)).toEqual([]);

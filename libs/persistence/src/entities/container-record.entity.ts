@@ -20,10 +20,12 @@ export interface StoredContainerSpec {
  * intent and history, and the reconciler keeps the two in step.
  */
 @Entity({ name: 'containers' })
-@Index('idx_containers_state', ['state'])
+// The list's indexes end in createdAt DESC (migration ContainerListIndexes), a direction @Index cannot express.
+@Index('idx_containers_created', ['createdAt', 'id'])
+@Index('idx_containers_state_created', ['state', 'createdAt', 'id'])
+@Index('idx_containers_repository_state_created', ['repository', 'state', 'createdAt', 'id'])
 @Index('idx_containers_job', ['jobId'])
 @Index('idx_containers_runner', ['runnerId'])
-@Index('idx_containers_repository', ['repository'])
 @Index('idx_containers_engine_state', ['engineName', 'state'])
 export class ContainerRecordEntity {
   /** RunnerHub's own id (a UUID), stable across engine restarts; also the `runnerhub.record` label. */

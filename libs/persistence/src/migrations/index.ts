@@ -6,6 +6,7 @@ import { CreateContainerStats1764806400000 } from './1764806400000-create-contai
 import { RealRunners1764892800000 } from './1764892800000-real-runners';
 import { DeliveryRetentionIndex1764979200000 } from './1764979200000-delivery-retention-index';
 import { FleetEngines1765065600000 } from './1765065600000-fleet-engines';
+import { ContainerListIndexes1765152000000 } from './1765152000000-container-list-indexes';
 import { RunnerPools1765238400000 } from './1765238400000-runner-pools';
 
 /** Every migration, oldest first. A new one is appended here as well as written to its own file. */
@@ -18,5 +19,6 @@ export const MIGRATIONS = [
   RealRunners1764892800000,
   DeliveryRetentionIndex1764979200000,
   FleetEngines1765065600000,
+  ContainerListIndexes1765152000000,
   RunnerPools1765238400000,
 ];

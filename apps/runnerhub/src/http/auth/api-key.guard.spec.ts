@@ -6,6 +6,7 @@ import { knownApiKey } from './api-key.crypto';
 import { ApiKeyGuard } from './api-key.guard';
 import { ApiKeyRegistry } from './api-key.registry';
 import { Actor, Public, RequireRole } from './auth.decorators';
+import { Caller, CallerAdmission } from './caller-admission.hook';
 import { StoredApiKeys } from './stored-api-keys.service';
 
 const KEYS = {
@@ -57,6 +58,9 @@ function fakeCall(handler: keyof Routes | keyof OperatorRoutes, authorization?: 
 
 describe(ApiKeyGuard.name, () => {
   let guard: ApiKeyGuard;
+  let registry: ApiKeyRegistry;
+  /** What CallerAdmission found on each request; none by default, as on a route outside /api. */
+  const admitted = new Map<object, Caller>();
 
   beforeAll(async () => {
     const config = loadAppConfig({
@@ -65,9 +69,15 @@ describe(ApiKeyGuard.name, () => {
         .join(','),
     });
     const stored = { loadOrGenerate: () => Promise.reject(new Error('not with configured keys')) };
-    const registry = new ApiKeyRegistry(config, stored as unknown as StoredApiKeys);
+    registry = new ApiKeyRegistry(config, stored as unknown as StoredApiKeys);
     await registry.onModuleInit();
-    guard = new ApiKeyGuard(registry, new Reflector());
+    const admission = { callerOf: (request: object) => admitted.get(request) };
+    guard = new ApiKeyGuard(registry, new Reflector(), admission as unknown as CallerAdmission);
+  });
+
+  afterEach(() => {
+    admitted.clear();
+    jest.restoreAllMocks();
   });
 
   function refusal(call: ReturnType<typeof fakeCall>): HttpException {
@@ -133,6 +143,20 @@ describe(ApiKeyGuard.name, () => {
   it('reads a role set on the controller, and lets a handler override it', () => {
     expect(refusal(fakeCall('anything', `Bearer ${KEYS.viewer}`))).toBeInstanceOf(ForbiddenException);
     expect(guard.canActivate(fakeCall('loosened', `Bearer ${KEYS.viewer}`).context)).toBe(true);
+  });
+
+  it('takes the caller CallerAdmission identified under /api rather than looking the key up again', () => {
+    const lookUp = jest.spyOn(registry, 'authenticate');
+    const viewer = fakeCall('read', `Bearer ${KEYS.viewer}`);
+    const actor = { name: knownApiKey(KEYS.viewer, 'viewer').name, role: 'viewer' as const };
+    admitted.set(viewer.request, { actor, key: 'valid' });
+    expect(guard.canActivate(viewer.context)).toBe(true);
+    expect(viewer.request.actor).toEqual(actor);
+
+    const unknown = fakeCall('read', `Bearer ${KEYS.admin}`);
+    admitted.set(unknown.request, { key: 'unknown' });
+    expect(refusal(unknown)).toBeInstanceOf(UnauthorizedException);
+    expect(lookUp).not.toHaveBeenCalled();
   });
 
   it('accepts the scheme in any case', () => {

@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { ApiKeyRegistry } from './api-key.registry';
 import { Actor, PUBLIC_ROUTE, REQUIRED_ROLE, Role } from './auth.decorators';
 import { readBearerKey } from './bearer-key';
+import { CallerAdmission } from './caller-admission.hook';
 import { assertRole } from './roles.policy';
 
 const HOW_TO_SEND = 'send an API key as `Authorization: Bearer <key>`';
@@ -20,6 +21,7 @@ export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly registry: ApiKeyRegistry,
     private readonly reflector: Reflector,
+    private readonly admission: CallerAdmission,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
@@ -36,7 +38,7 @@ export class ApiKeyGuard implements CanActivate {
     if (presented === 'malformed') {
       throw unauthorized(response, `The Authorization header is not a bearer token: ${HOW_TO_SEND}`, true);
     }
-    const actor = this.registry.authenticate(presented.key);
+    const actor = this.actorOf(request, presented.key);
     if (!actor) {
       throw unauthorized(response, `Unknown API key: ${HOW_TO_SEND} with a key RunnerHub knows`, true);
     }
@@ -45,6 +47,15 @@ export class ApiKeyGuard implements CanActivate {
     const needed = this.reflector.getAllAndOverride<Role | undefined>(REQUIRED_ROLE, targets) ?? 'viewer';
     assertRole(actor, needed, `call ${request.method} ${routeOf(request)}`);
     return true;
+  }
+
+  /**
+   * Under /api, CallerAdmission has already hashed and matched this request's key when it arrived: its verdict is
+   * taken rather than hashing the key a second time. Elsewhere the key is looked up here.
+   */
+  private actorOf(request: Request, key: string): Actor | undefined {
+    const admitted = this.admission.callerOf(request);
+    return admitted ? admitted.actor : this.registry.authenticate(key);
   }
 }
 

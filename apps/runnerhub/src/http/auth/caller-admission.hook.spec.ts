@@ -95,7 +95,6 @@ describe(CallerAdmission.name, () => {
       expect(sut.callerOf(request)).toEqual({
         actor: { name: knownApiKey(VIEWER_KEY, 'viewer').name, role: 'viewer' },
         key: 'valid',
-        address: '10.0.0.1',
       });
       response.answer(403);
     }

@@ -37,8 +37,6 @@ export interface Caller {
   actor?: Actor;
   /** What the Authorization header held. */
   key: 'valid' | 'missing' | 'malformed' | 'unknown';
-  /** The client address the per-address limit counts against (IPv6 reduced to its /64, as the throttler does). */
-  address: string;
 }
 
 const CALLER = Symbol('runnerhub:caller');
@@ -111,19 +109,21 @@ export class CallerAdmission {
     const caller = this.identify(request);
     request[CALLER] = caller;
     if (caller.actor) return next();
+    // Only calls without a valid key are counted by address: the address is worked out for those alone.
+    const address = addressOf(request);
     let limited = false;
     // 'close' comes however the call ended; a limited call is a refusal even if its client left before the answer.
     response.once('close', () => {
       const status = response.headersSent ? response.statusCode : limited ? 429 : 0;
       if (status >= 400) {
         const reason = reasonOf(status, caller);
-        this.refusals.note({ address: caller.address, method: request.method, status, reason });
+        this.refusals.note({ address, method: request.method, status, reason });
       }
     });
     if (SIGNED_WEBHOOK_PATH.test(request.path)) return next();
     // Atomic: the in-memory storage counts synchronously, so concurrent requests cannot all squeeze under the limit.
     this.storage
-      .increment(`${THROTTLER_NAME}:${caller.address}`, A_MINUTE_MS, this.limit, A_MINUTE_MS, THROTTLER_NAME)
+      .increment(`${THROTTLER_NAME}:${address}`, A_MINUTE_MS, this.limit, A_MINUTE_MS, THROTTLER_NAME)
       .then(({ isBlocked, timeToBlockExpire }) => {
         if (!isBlocked) return next();
         limited = true;
@@ -156,12 +156,16 @@ export class CallerAdmission {
   }
 
   private identify(request: Request): Caller {
-    const address = normalizeIp(request.ip ?? request.socket.remoteAddress ?? 'unknown');
     const presented = readBearerKey(request.headers.authorization);
-    if (typeof presented === 'string') return { key: presented, address };
+    if (typeof presented === 'string') return { key: presented };
     const actor = this.keys.authenticate(presented.key);
-    return actor ? { actor, key: 'valid', address } : { key: 'unknown', address };
+    return actor ? { actor, key: 'valid' } : { key: 'unknown' };
   }
+}
+
+/** The client address the per-address limit counts against (IPv6 reduced to its /64, as the throttler does). */
+function addressOf(request: Request): string {
+  return normalizeIp(request.ip ?? request.socket.remoteAddress ?? 'unknown');
 }
 
 function reasonOf(status: number, caller: Caller): RefusalReason {
