@@ -148,6 +148,9 @@ onPostgres(
         ...BRISK_QUEUE_ENV,
         RATE_LIMIT_READS_PER_MINUTE: '100000',
         LEADERSHIP_RETRY_MS: String(LEADERSHIP_RETRY_MS),
+        // A webhook sent to the replica the drill kills is lost (GitHub does not resend it): a job left without news
+        // is asked of GitHub's REST API after this long, on the drill's time scale rather than production's 10 min.
+        JOB_COMPLETION_TIMEOUT_MS: '10000',
         ENGINE_PROBE_INTERVAL_MS: String(PROBE_MS),
         ENGINE_UNREACHABLE_AFTER_MS: String(UNREACHABLE_AFTER_MS),
       };
