@@ -22,7 +22,15 @@ interface Stat {
   max: number;
 }
 interface LifecycleResult {
-  results: Array<{ concurrency: number; containers: number; rawMs: number; managerMs: number; ratio: number }>;
+  /** `serviceMs` through the HTTP API of the service in its own process; `managerMs` in results from before issue 15. */
+  results: Array<{
+    concurrency: number;
+    containers: number;
+    rawMs: number;
+    serviceMs?: number;
+    managerMs?: number;
+    ratio: number;
+  }>;
 }
 interface AutocannonSummary {
   requestsPerSecond: number;
@@ -95,8 +103,8 @@ const yesNo = (ok: boolean, detail?: string) => `${ok ? 'yes' : '**no**'}${detai
 function lifecycleRows(r: LifecycleResult): Row[] {
   return r.results.map((c) => ({
     benchmark: 'lifecycle',
-    measure: `create+start+stop+remove of ${c.containers}, ${c.concurrency === 1 ? 'one at a time' : `${c.concurrency} at a time`} (ms)`,
-    service: fmt(c.managerMs),
+    measure: `create+start+stop+remove of ${c.containers}${c.serviceMs !== undefined ? ' through the HTTP API' : ''}, ${c.concurrency === 1 ? 'one at a time' : `${c.concurrency} at a time`} (ms)`,
+    service: fmt((c.serviceMs ?? c.managerMs)!),
     baseline: fmt(c.rawMs),
     ratio: ratio(c.ratio),
     goal: '≤ 1.10× raw',
@@ -207,6 +215,8 @@ function warmPoolRows(r: RunnerOnlineResult): Row[] {
   if (!r.warmPool) return [];
   const { warm, cold } = r.warmPool.webhookToStartedOnRunnerMs;
   const assigned = r.warmPool.webhookToAssignedInRunnerHubMs;
+  // Results written before the bench reported it carry the two medians only.
+  const assignedRatio = r.warmPool.assignedRatioOfColdP50 ?? assigned.p50 / cold.p50;
   return [
     {
       benchmark: 'runner-online',
@@ -222,9 +232,9 @@ function warmPoolRows(r: RunnerOnlineResult): Row[] {
       measure: `warm pool of 2: webhook to RunnerHub job assigned its runner p50 / p95 (ms); hits ${r.warmPool.hits}, misses ${r.warmPool.misses}`,
       service: `${fmt(assigned.p50)} / ${fmt(assigned.p95)}`,
       baseline: fmt(cold.p50),
-      ratio: r.warmPool.assignedRatioOfColdP50 !== undefined ? ratio(r.warmPool.assignedRatioOfColdP50) : NONE,
+      ratio: ratio(assignedRatio),
       goal: 'p50 < 100 ms and < 10 % of cold',
-      met: yesNo(assigned.p50 < 100 && (r.warmPool.assignedRatioOfColdP50 ?? 1) < 0.1),
+      met: yesNo(assigned.p50 < 100 && assignedRatio < 0.1),
     },
   ];
 }
