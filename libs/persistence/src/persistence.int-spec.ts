@@ -61,6 +61,7 @@ describe.each(testDatabaseKinds())('persistence on %s', (kind) => {
       'DeliveryRetentionIndex1764979200000',
       'FleetEngines1765065600000',
       'ContainerListIndexes1765152000000',
+      'RunnerPools1765238400000',
     ]);
     const pending = await dataSource.driver.createSchemaBuilder().log();
     expect(pending.upQueries.map((q) => q.query)).toEqual([]);
