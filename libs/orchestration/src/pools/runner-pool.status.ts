@@ -57,13 +57,7 @@ export class RunnerPoolStatus {
 
   /** The pool's status; null when no pool has that name. */
   async get(name: string): Promise<PoolStatus | null> {
-    const pool = this.pools.get(name);
-    if (!pool) return null;
-    const views = await this.poolRunners.listLive();
-    return this.describe(
-      pool,
-      views.filter((view) => view.runner.pool === name),
-    );
+    return (await this.list()).find((pool) => pool.name === name) ?? null;
   }
 
   private describe(pool: RunnerPoolSetting, views: PoolRunnerView[]): PoolStatus {

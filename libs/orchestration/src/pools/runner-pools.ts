@@ -39,7 +39,7 @@ export class RunnerPools {
 
   /** The pools that may serve the job (none, as a rule, or one). */
   covering(job: PoolCandidate): RunnerPoolSetting[] {
-    return this.all().length === 0 ? [] : this.all().filter((pool) => this.serves(pool, job));
+    return this.all().filter((pool) => this.serves(pool, job));
   }
 
   serves(pool: RunnerPoolSetting, job: PoolCandidate): boolean {
