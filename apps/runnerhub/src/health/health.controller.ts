@@ -2,13 +2,11 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
 import { Public } from '../http/auth/auth.decorators';
-import { RawResponse } from '../http/response-envelope.interceptor';
 import { DatabaseHealthIndicator } from './database.health-indicator';
 import { DockerHealthIndicator } from './docker.health-indicator';
 
 @ApiTags('health')
 @Public()
-@RawResponse()
 @Controller('health')
 export class HealthController {
   constructor(

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ApiExceptionFilter } from './api-exception.filter';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
@@ -9,7 +9,6 @@ import { EnginesApiModule } from './engines/engines-api.module';
 import { EventsApiModule } from './events/events-api.module';
 import { JobsApiModule } from './jobs/jobs-api.module';
 import { PoolsApiModule } from './pools/pools-api.module';
-import { ResponseEnvelopeInterceptor } from './response-envelope.interceptor';
 import { createValidationPipe } from './validation.pipe';
 import { WebhooksApiModule } from './webhooks/webhooks-api.module';
 
@@ -32,7 +31,6 @@ import { WebhooksApiModule } from './webhooks/webhooks-api.module';
   providers: [
     { provide: APP_PIPE, useFactory: createValidationPipe },
     { provide: APP_FILTER, useClass: ApiExceptionFilter },
-    { provide: APP_INTERCEPTOR, useClass: ResponseEnvelopeInterceptor },
   ],
 })
 export class ApiModule {}

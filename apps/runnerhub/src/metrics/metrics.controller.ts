@@ -3,7 +3,6 @@ import { Controller, Get, Inject, StreamableFile, UseGuards } from '@nestjs/comm
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Registry } from 'prom-client';
 import { Public } from '../http/auth/auth.decorators';
-import { RawResponse } from '../http/response-envelope.interceptor';
 import { MetricsTokenGuard } from './metrics-token.guard';
 
 /**
@@ -15,7 +14,6 @@ import { MetricsTokenGuard } from './metrics-token.guard';
 @ApiExcludeController()
 @Public()
 @UseGuards(MetricsTokenGuard)
-@RawResponse()
 @Controller('metrics')
 export class MetricsController {
   constructor(@Inject(METRICS_REGISTRY) private readonly registry: Registry) {}

@@ -4,9 +4,9 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiEnvelope, ApiFailures } from '../api-responses.decorator';
 import { RequireRole, Role } from '../auth/auth.decorators';
-import { Paged } from '../response-envelope.interceptor';
 import { AuditEntryDto } from './dto/audit-entry.dto';
 import { ListAuditEntriesQueryDto } from './dto/list-audit-entries-query.dto';
+import { PagedEnvelope, pagedEnvelope } from '../response-envelope';
 
 /** /api/audit: the trail of mutating calls, for operators. */
 @ApiTags('audit')
@@ -27,7 +27,7 @@ export class AuditController {
   })
   @ApiEnvelope(AuditEntryDto, { list: true })
   @ApiFailures(400, 403)
-  async listAuditEntries(@Query() query: ListAuditEntriesQueryDto): Promise<Paged<AuditEntryDto>> {
+  async listAuditEntries(@Query() query: ListAuditEntriesQueryDto): Promise<PagedEnvelope<AuditEntryDto>> {
     const { actor, action, target, outcome, limit = 50, offset = 0 } = query;
     const since = query.since === undefined ? undefined : new Date(query.since);
     const until = query.until === undefined ? undefined : new Date(query.until);
@@ -38,7 +38,7 @@ export class AuditController {
       });
     }
     const { items, total } = await this.audit.list({ actor, action, target, outcome, since, until }, { limit, offset });
-    return new Paged(items.map(toAuditEntryDto), { limit, offset, total });
+    return pagedEnvelope(items.map(toAuditEntryDto), { limit, offset, total });
   }
 }
 

@@ -5,6 +5,7 @@ import { ApiEnvelope, ApiFailures } from '../api-responses.decorator';
 import { Audited, RequireRole } from '../auth/auth.decorators';
 import { toCleanupActionDto, toCleanupReportDto } from './cleanup.mapper';
 import { CleanupActionDto, CleanupReportDto } from './dto/cleanup-action.dto';
+import { envelope, Envelope } from '../response-envelope';
 
 /** The cleanup policies: what they would remove now, and removing it now. DELETE /api/containers/:id removes one. */
 @ApiTags('cleanup')
@@ -17,8 +18,8 @@ export class CleanupController {
   @ApiOperation({ summary: 'What a cleanup scan would remove now, and why (nothing is changed)' })
   @ApiEnvelope(CleanupActionDto, { isArray: true })
   @ApiFailures()
-  async previewCleanup(): Promise<CleanupActionDto[]> {
-    return (await this.cleanup.preview()).map(toCleanupActionDto);
+  async previewCleanup(): Promise<Envelope<CleanupActionDto[]>> {
+    return envelope((await this.cleanup.preview()).map(toCleanupActionDto));
   }
 
   @Post('run')
@@ -33,7 +34,7 @@ export class CleanupController {
   })
   @ApiEnvelope(CleanupReportDto)
   @ApiFailures(403, 429)
-  async runCleanup(): Promise<CleanupReportDto> {
-    return toCleanupReportDto(await this.cleanup.run('manual'));
+  async runCleanup(): Promise<Envelope<CleanupReportDto>> {
+    return envelope(toCleanupReportDto(await this.cleanup.run('manual')));
   }
 }

@@ -10,7 +10,6 @@ import { ApiHttpError } from '../api-http.error';
 import { ApiEnvelope, ApiFailures } from '../api-responses.decorator';
 import { Actor, Audited, CurrentActor, RequireRole } from '../auth/auth.decorators';
 import { assertRole } from '../auth/roles.policy';
-import { Paged } from '../response-envelope.interceptor';
 import { ContainerIdPipe } from './container-id.pipe';
 import {
   toContainerDto,
@@ -32,6 +31,7 @@ import { RemoveContainerDto, RemoveContainerQueryDto } from './dto/remove-contai
 import { ResourceUsageDto } from './dto/resource-usage.dto';
 import { StopContainerDto } from './dto/stop-container.dto';
 import { UsageSummaryDto } from './dto/usage-summary.dto';
+import { envelope, Envelope, PagedEnvelope, pagedEnvelope } from '../response-envelope';
 
 const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
 
@@ -61,10 +61,10 @@ export class ContainersController {
   @ApiOperation({ summary: 'List containers, newest first, with filters and paging' })
   @ApiEnvelope(ContainerDto, { list: true })
   @ApiFailures(400)
-  async listContainers(@Query() query: ListContainersQueryDto): Promise<Paged<ContainerDto>> {
+  async listContainers(@Query() query: ListContainersQueryDto): Promise<PagedEnvelope<ContainerDto>> {
     const { state, repository, jobId, runnerId, limit = 50, offset = 0 } = query;
     const { items, total } = await this.manager.list({ state, repository, jobId, runnerId }, { limit, offset });
-    return new Paged(
+    return pagedEnvelope(
       items.map((record) => this.present(record)),
       { limit, offset, total },
     );
@@ -84,7 +84,10 @@ export class ContainersController {
   })
   @ApiEnvelope(ContainerDto, { status: 201, description: 'Created (and started unless start was false)' })
   @ApiFailures(400, 403, 409, 422, 429, 502, 504)
-  async createContainer(@Body() body: CreateContainerDto, @CurrentActor() actor: Actor): Promise<ContainerDto> {
+  async createContainer(
+    @Body() body: CreateContainerDto,
+    @CurrentActor() actor: Actor,
+  ): Promise<Envelope<ContainerDto>> {
     const { config, limits, security } = body;
     const record = await this.creator.create(
       {
@@ -98,7 +101,7 @@ export class ContainersController {
       },
       actor.name,
     );
-    return this.present(record);
+    return envelope(this.present(record));
   }
 
   // Declared before `:id`, so that `usage` is never taken for a container id.
@@ -114,8 +117,8 @@ export class ContainersController {
   })
   @ApiEnvelope(UsageSummaryDto)
   @ApiFailures()
-  getUsageSummary(): Promise<UsageSummaryDto> {
-    return this.usage.summary();
+  async getUsageSummary(): Promise<Envelope<UsageSummaryDto>> {
+    return envelope(await this.usage.summary());
   }
 
   @Get(':id')
@@ -123,8 +126,8 @@ export class ContainersController {
   @ApiOperation({ summary: 'One container: state, limits, security profile and latest resource usage' })
   @ApiEnvelope(ContainerDto)
   @ApiFailures(404)
-  async getContainer(@Param('id', ContainerIdPipe) id: string): Promise<ContainerDto> {
-    return this.present(await this.manager.get(id));
+  async getContainer(@Param('id', ContainerIdPipe) id: string): Promise<Envelope<ContainerDto>> {
+    return envelope(this.present(await this.manager.get(id)));
   }
 
   @Post(':id/start')
@@ -134,8 +137,11 @@ export class ContainersController {
   @ApiOperation({ summary: 'Start a created or stopped container (a running one is left as it is)' })
   @ApiEnvelope(ContainerDto)
   @ApiFailures(403, 404, 409, 429, 502)
-  async startContainer(@Param('id', ContainerIdPipe) id: string, @CurrentActor() actor: Actor): Promise<ContainerDto> {
-    return this.present(await this.manager.start(id, actor.name));
+  async startContainer(
+    @Param('id', ContainerIdPipe) id: string,
+    @CurrentActor() actor: Actor,
+  ): Promise<Envelope<ContainerDto>> {
+    return envelope(this.present(await this.manager.start(id, actor.name)));
   }
 
   @Post(':id/stop')
@@ -152,8 +158,10 @@ export class ContainersController {
     @Param('id', ContainerIdPipe) id: string,
     @Body() body: StopContainerDto,
     @CurrentActor() actor: Actor,
-  ): Promise<ContainerDto> {
-    return this.present(await this.manager.stop(id, body.timeout ?? DEFAULT_STOP_TIMEOUT_SECONDS, actor.name));
+  ): Promise<Envelope<ContainerDto>> {
+    return envelope(
+      this.present(await this.manager.stop(id, body.timeout ?? DEFAULT_STOP_TIMEOUT_SECONDS, actor.name)),
+    );
   }
 
   @Delete(':id')
@@ -173,10 +181,10 @@ export class ContainersController {
     @Query() query: RemoveContainerQueryDto,
     @Body() body: RemoveContainerDto,
     @CurrentActor() actor: Actor,
-  ): Promise<ContainerDto> {
+  ): Promise<Envelope<ContainerDto>> {
     const force = body.force === true || query.force === true;
     if (force) assertRole(actor, 'admin', 'remove a container with force');
-    return this.present(await this.manager.remove(id, { force }, actor.name, 'removal requested'));
+    return envelope(this.present(await this.manager.remove(id, { force }, actor.name, 'removal requested')));
   }
 
   @Post(':id/exec')
@@ -195,7 +203,7 @@ export class ContainersController {
     @Param('id', ContainerIdPipe) id: string,
     @Body() body: ExecInContainerDto,
     @Req() request: Request,
-  ): Promise<ExecResultDto> {
+  ): Promise<Envelope<ExecResultDto>> {
     // The engine keeps an exec running after its own connection closes, so a client's hang-up has to be passed
     // down explicitly, or its command runs on for up to timeoutMs with this handler waiting for it.
     const hangUp = watchForHangUp(request);
@@ -211,7 +219,7 @@ export class ContainersController {
         },
         hangUp.signal,
       );
-      return toExecResultDto(result);
+      return envelope(toExecResultDto(result));
     } finally {
       hangUp.release();
     }
@@ -227,11 +235,11 @@ export class ContainersController {
   })
   @ApiEnvelope(ResourceUsageDto)
   @ApiFailures(404, 409, 502, 504)
-  async getContainerStats(@Param('id', ContainerIdPipe) id: string): Promise<ResourceUsageDto> {
+  async getContainerStats(@Param('id', ContainerIdPipe) id: string): Promise<Envelope<ResourceUsageDto>> {
     const record = await this.manager.get(id);
     const latest = record.state === ContainerState.Running ? this.latest.get(id)?.usage : undefined;
     const fresh = latest && Date.now() - latest.sampledAt.getTime() < 2 * this.config.monitoring.statsIntervalMs;
-    return toResourceUsageDto(fresh ? latest : await this.sampler.sampleOne(record));
+    return envelope(toResourceUsageDto(fresh ? latest : await this.sampler.sampleOne(record)));
   }
 
   @Get(':id/logs')
@@ -247,7 +255,7 @@ export class ContainersController {
   async getContainerLogs(
     @Param('id', ContainerIdPipe) id: string,
     @Query() query: ContainerLogsQueryDto,
-  ): Promise<ContainerLogsDto> {
+  ): Promise<Envelope<ContainerLogsDto>> {
     // No hang-up watch here, unlike exec: the logs are one read (follow: false) that ends by itself within the
     // engine call's deadline, and cutting it short would only report a healthy engine call as failed.
     const result = await this.manager.logs(id, {
@@ -255,7 +263,7 @@ export class ContainersController {
       timestamps: query.timestamps ?? false,
       maxBytes: this.config.streams.logsMaxBytes,
     });
-    return toContainerLogsDto(result);
+    return envelope(toContainerLogsDto(result));
   }
 
   @Get(':id/events')
@@ -263,8 +271,8 @@ export class ContainersController {
   @ApiOperation({ summary: "The container's transition history, oldest first" })
   @ApiEnvelope(ContainerTransitionDto, { isArray: true })
   @ApiFailures(404)
-  async listContainerEvents(@Param('id', ContainerIdPipe) id: string): Promise<ContainerTransitionDto[]> {
-    return (await this.manager.history(id)).map(toContainerTransitionDto);
+  async listContainerEvents(@Param('id', ContainerIdPipe) id: string): Promise<Envelope<ContainerTransitionDto[]>> {
+    return envelope((await this.manager.history(id)).map(toContainerTransitionDto));
   }
 }
 

@@ -9,6 +9,7 @@ import { CreateEngineDto } from './dto/create-engine.dto';
 import { EngineDto } from './dto/engine.dto';
 import { UpdateEngineDto } from './dto/update-engine.dto';
 import { toEngineDto } from './engine.mapper';
+import { envelope, Envelope } from '../response-envelope';
 
 /**
  * The Docker engines of the fleet (libs/fleet): configured ones (DOCKER_ENGINES, or DOCKER_HOST as `default`) and
@@ -26,8 +27,8 @@ export class EnginesController {
   @RequireRole('viewer')
   @ApiOperation({ summary: 'List the engines: state, capacity and what sits on each now' })
   @ApiEnvelope(EngineDto, { isArray: true })
-  async listEngines(): Promise<EngineDto[]> {
-    return (await this.overview.list()).map(toEngineDto);
+  async listEngines(): Promise<Envelope<EngineDto[]>> {
+    return envelope((await this.overview.list()).map(toEngineDto));
   }
 
   @Get(':name')
@@ -35,8 +36,8 @@ export class EnginesController {
   @ApiOperation({ summary: 'One engine: state and why, when it last answered, capacity and load' })
   @ApiEnvelope(EngineDto)
   @ApiFailures(404)
-  async getEngine(@Param('name') name: string): Promise<EngineDto> {
-    return toEngineDto(await this.overview.get(name));
+  async getEngine(@Param('name') name: string): Promise<Envelope<EngineDto>> {
+    return envelope(toEngineDto(await this.overview.get(name)));
   }
 
   @Post()
@@ -52,11 +53,11 @@ export class EnginesController {
   })
   @ApiEnvelope(EngineDto, { status: 201, description: 'Added' })
   @ApiFailures(400, 403, 409, 422, 429)
-  async addEngine(@Body() body: CreateEngineDto, @CurrentActor() actor: Actor): Promise<EngineDto> {
+  async addEngine(@Body() body: CreateEngineDto, @CurrentActor() actor: Actor): Promise<Envelope<EngineDto>> {
     const { force, ...definition } = body;
     try {
       const engine = await this.catalog.add(definition, actor.name, { force });
-      return toEngineDto(await this.overview.status(engine));
+      return envelope(toEngineDto(await this.overview.status(engine)));
     } catch (error) {
       // The engine named in the request does not answer: the request is at fault, not RunnerHub (422, not 503).
       if (DomainError.is(error, ErrorCode.EngineUnavailable)) {
@@ -82,8 +83,8 @@ export class EnginesController {
     @Param('name') name: string,
     @Body() body: UpdateEngineDto,
     @CurrentActor() actor: Actor,
-  ): Promise<EngineDto> {
-    return toEngineDto(await this.overview.status(await this.catalog.update(name, body, actor.name)));
+  ): Promise<Envelope<EngineDto>> {
+    return envelope(toEngineDto(await this.overview.status(await this.catalog.update(name, body, actor.name))));
   }
 
   @Post(':name/drain')
@@ -98,7 +99,7 @@ export class EnginesController {
   })
   @ApiEnvelope(EngineDto)
   @ApiFailures(403, 404, 409, 429)
-  async drainEngine(@Param('name') name: string, @CurrentActor() actor: Actor): Promise<EngineDto> {
-    return toEngineDto(await this.overview.status(await this.catalog.drain(name, actor.name)));
+  async drainEngine(@Param('name') name: string, @CurrentActor() actor: Actor): Promise<Envelope<EngineDto>> {
+    return envelope(toEngineDto(await this.overview.status(await this.catalog.drain(name, actor.name))));
   }
 }

@@ -3,7 +3,6 @@ import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } f
 import type { Response } from 'express';
 import { ApiFailures } from '../api-responses.decorator';
 import { Actor, CurrentActor, RequireRole } from '../auth/auth.decorators';
-import { RawResponse } from '../response-envelope.interceptor';
 import { EventMessageDto } from './dto/event-message.dto';
 import { StreamEventsQueryDto } from './dto/stream-events-query.dto';
 import { EventStreamResponder } from './event-stream.responder';
@@ -16,7 +15,6 @@ export class EventsController {
 
   @Get()
   @RequireRole('viewer')
-  @RawResponse()
   @ApiOperation({
     summary: 'Server-Sent Events of every lifecycle event, with filters and a heartbeat',
     description:

@@ -3,12 +3,12 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/com
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiEnvelope, ApiFailures } from '../api-responses.decorator';
 import { Actor, Audited, CurrentActor, RequireRole } from '../auth/auth.decorators';
-import { Paged } from '../response-envelope.interceptor';
 import { UuidParamPipe } from '../uuid-param.pipe';
 import { CreateJobDto } from './dto/create-job.dto';
 import { JobDto } from './dto/job.dto';
 import { ListJobsQueryDto } from './dto/list-jobs-query.dto';
 import { toJobDto } from './job.mapper';
+import { envelope, Envelope, PagedEnvelope, pagedEnvelope } from '../response-envelope';
 
 const JobIdPipe = new UuidParamPipe('Job');
 
@@ -32,12 +32,12 @@ export class JobsController {
   })
   @ApiEnvelope(JobDto, { status: 201, description: 'Queued' })
   @ApiFailures(400, 403, 422, 429)
-  async createJob(@Body() body: CreateJobDto, @CurrentActor() actor: Actor): Promise<JobDto> {
+  async createJob(@Body() body: CreateJobDto, @CurrentActor() actor: Actor): Promise<Envelope<JobDto>> {
     const job = await this.orchestrator.submitJob(
       { repository: body.repository, labels: body.labels ?? [], image: body.image },
       actor.name,
     );
-    return toJobDto(job);
+    return envelope(toJobDto(job));
   }
 
   @Get()
@@ -45,10 +45,10 @@ export class JobsController {
   @ApiOperation({ summary: 'List jobs, most recently queued first, with filters and paging' })
   @ApiEnvelope(JobDto, { list: true })
   @ApiFailures(400)
-  async listJobs(@Query() query: ListJobsQueryDto): Promise<Paged<JobDto>> {
+  async listJobs(@Query() query: ListJobsQueryDto): Promise<PagedEnvelope<JobDto>> {
     const { state, repository, limit = 50, offset = 0 } = query;
     const { items, total } = await this.orchestrator.listJobs({ state, repository }, { limit, offset });
-    return new Paged(items.map(toJobDto), { limit, offset, total });
+    return pagedEnvelope(items.map(toJobDto), { limit, offset, total });
   }
 
   @Get(':id')
@@ -56,8 +56,8 @@ export class JobsController {
   @ApiOperation({ summary: 'One job: its state, runner, container and why it failed' })
   @ApiEnvelope(JobDto)
   @ApiFailures(404)
-  async getJob(@Param('id', JobIdPipe) id: string): Promise<JobDto> {
-    return toJobDto(await this.orchestrator.getJob(id));
+  async getJob(@Param('id', JobIdPipe) id: string): Promise<Envelope<JobDto>> {
+    return envelope(toJobDto(await this.orchestrator.getJob(id)));
   }
 
   @Post(':id/cancel')
@@ -70,7 +70,7 @@ export class JobsController {
   })
   @ApiEnvelope(JobDto)
   @ApiFailures(403, 404, 409, 429)
-  async cancelJob(@Param('id', JobIdPipe) id: string, @CurrentActor() actor: Actor): Promise<JobDto> {
-    return toJobDto(await this.orchestrator.cancelJob(id, actor.name));
+  async cancelJob(@Param('id', JobIdPipe) id: string, @CurrentActor() actor: Actor): Promise<Envelope<JobDto>> {
+    return envelope(toJobDto(await this.orchestrator.cancelJob(id, actor.name)));
   }
 }

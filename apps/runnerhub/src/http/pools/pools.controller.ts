@@ -5,6 +5,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiEnvelope, ApiFailures } from '../api-responses.decorator';
 import { RequireRole } from '../auth/auth.decorators';
 import { PoolDto } from './dto/pool.dto';
+import { envelope, Envelope } from '../response-envelope';
 
 /** The warm pools RUNNER_POOLS defines, with their runners and how often they served a job. For viewers. */
 @ApiTags('pools')
@@ -16,8 +17,8 @@ export class PoolsController {
   @RequireRole('viewer')
   @ApiOperation({ summary: 'List the warm pools: size, idle runners ready and warming, hits and misses' })
   @ApiEnvelope(PoolDto, { isArray: true })
-  async listPools(): Promise<PoolDto[]> {
-    return (await this.status.list()).map(toPoolDto);
+  async listPools(): Promise<Envelope<PoolDto[]>> {
+    return envelope((await this.status.list()).map(toPoolDto));
   }
 
   @Get(':name')
@@ -25,14 +26,14 @@ export class PoolsController {
   @ApiOperation({ summary: 'One warm pool: size, idle runners ready and warming, hits and misses' })
   @ApiEnvelope(PoolDto)
   @ApiFailures(404)
-  async getPool(@Param('name') name: string): Promise<PoolDto> {
+  async getPool(@Param('name') name: string): Promise<Envelope<PoolDto>> {
     const pool = await this.status.get(name);
     if (!pool) {
       throw new DomainError(ErrorCode.NotFound, `No warm pool is named "${name}": GET /api/pools lists them`, {
         pool: name,
       });
     }
-    return toPoolDto(pool);
+    return envelope(toPoolDto(pool));
   }
 }
 

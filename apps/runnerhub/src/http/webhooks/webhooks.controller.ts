@@ -9,6 +9,7 @@ import { ApiHttpError } from '../api-http.error';
 import { Audited, Public } from '../auth/auth.decorators';
 import { DeliveryReceiptDto } from './dto/delivery-receipt.dto';
 import { GitHubSignatureVerifier } from './github-signature.verifier';
+import { envelope, Envelope } from '../response-envelope';
 
 const DELIVERY_ID = /^[A-Za-z0-9-]{1,64}$/;
 const EVENT_NAME = /^[a-z_]{1,64}$/;
@@ -44,12 +45,12 @@ export class WebhooksController {
   @ApiHeader({ name: 'X-Hub-Signature-256', required: true })
   @ApiEnvelope(DeliveryReceiptDto, { status: 202, description: 'Accepted (or ignored, or a duplicate)' })
   @ApiFailures(400, 403)
-  receiveGitHubWebhook(
+  async receiveGitHubWebhook(
     @Req() request: Request & { rawBody?: Buffer },
     @Headers('x-hub-signature-256') signature: string | undefined,
     @Headers('x-github-event') event: string | undefined,
     @Headers('x-github-delivery') deliveryId: string | undefined,
-  ): Promise<DeliveryReceiptDto> {
+  ): Promise<Envelope<DeliveryReceiptDto>> {
     this.verifier.verify(request.rawBody, signature);
     if (!deliveryId || !DELIVERY_ID.test(deliveryId) || !event || !EVENT_NAME.test(event)) {
       throw new ApiHttpError(
@@ -58,7 +59,7 @@ export class WebhooksController {
         'A GitHub webhook needs the X-GitHub-Delivery (a GUID) and X-GitHub-Event headers',
       );
     }
-    return this.orchestrator.receiveWebhook({ deliveryId, event, payload: payloadOf(request) });
+    return envelope(await this.orchestrator.receiveWebhook({ deliveryId, event, payload: payloadOf(request) }));
   }
 }
 
