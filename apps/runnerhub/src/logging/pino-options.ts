@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { AppConfig } from '@app/common';
 import { redactSecrets } from '@app/orchestration';
-import type { LogFn, Logger } from 'pino';
+import { type LogFn, type Logger, stdSerializers } from 'pino';
 import type { Options } from 'pino-http';
 
 const REQUEST_ID_HEADER = 'x-request-id';
@@ -43,8 +43,10 @@ export function pinoHttpOptions(config: AppConfig): Options {
     },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     hooks: { logMethod: redactArguments },
-    // pino-http hands these what pino's own serializers made of the error and the request (wrapSerializers).
-    serializers: { err: redactError, req: redactRequest },
+    // Each request's line carries a summary of it rather than pino's full serialisation (every header, then the
+    // redaction of the credential-bearing ones): bench:api measured that at a tenth of what a read costs.
+    wrapSerializers: false,
+    serializers: { err: redactError, req: summarizeRequest, res: summarizeResponse },
     // Health probes every few seconds would drown everything else at info level.
     autoLogging: { ignore: (req: IncomingMessage) => req.url?.startsWith('/health') ?? false },
   };
@@ -56,19 +58,33 @@ function redactArguments(this: Logger, args: Parameters<LogFn>, method: LogFn): 
   method.apply(this, redacted as Parameters<LogFn>);
 }
 
-/** An error's message and stack, which quote what failed. */
-function redactError(error: Record<string, unknown>): Record<string, unknown> {
-  return { ...error, message: redactText(error.message), stack: redactText(error.stack) };
+/** An error as pino serialises it, with its message and stack redacted: they quote what failed. */
+function redactError(error: Error): unknown {
+  const serialized = stdSerializers.err(error) as unknown;
+  if (serialized === null || typeof serialized !== 'object') return redactText(serialized);
+  return {
+    ...serialized,
+    message: redactText((serialized as Record<string, unknown>).message),
+    stack: redactText((serialized as Record<string, unknown>).stack),
+  };
 }
 
-/** The URL and what Express parsed of it (query, route parameters): a caller writes them. */
-function redactRequest(request: Record<string, unknown>): Record<string, unknown> {
+/**
+ * What a request's log line tells of it: its id, method, URL (redacted: a caller writes it, query included) and the
+ * client's address. No headers: the ones that matter to an operator are in the URL and the response; the others carry
+ * credentials.
+ */
+function summarizeRequest(request: IncomingMessage & { id?: unknown; originalUrl?: string }): Record<string, unknown> {
   return {
-    ...request,
-    url: redactText(request.url),
-    query: redactText(request.query),
-    params: redactText(request.params),
+    id: request.id,
+    method: request.method,
+    url: redactText(request.originalUrl ?? request.url),
+    remoteAddress: request.socket?.remoteAddress,
   };
+}
+
+function summarizeResponse(response: ServerResponse): Record<string, unknown> {
+  return { statusCode: response.statusCode };
 }
 
 /** Strings, and the strings inside arrays and plain objects (a parsed query string nests at most a few levels). */
