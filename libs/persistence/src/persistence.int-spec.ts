@@ -7,6 +7,7 @@ import { createTestDatabase, TestDatabase, testDatabaseKinds } from '../../../te
 import {
   ApiKeyRepository,
   AuditLogRepository,
+  ContainerRecordEntity,
   ContainerRecordRepository,
   NewAuditLogEntry,
   NewContainerRecord,
@@ -190,6 +191,44 @@ describe.each(testDatabaseKinds())('persistence on %s', (kind) => {
       { limit: 10, offset: 0 },
     );
     expect(byState.total).toBe(5);
+  });
+
+  it('reads records by hand-written SQL exactly as TypeORM reads them: every column, date, JSON, null and order', async () => {
+    const repo = `octo/reader-${kind}`;
+    const inserted = [];
+    for (let i = 0; i < 4; i++) {
+      const saved = await repository.insert(
+        newRecord({
+          repository: repo,
+          jobId: i === 0 ? null : `job-${i}`,
+          spec: { image: 'i', envNames: [], labels: { n: `${i}` }, command: ['sh', '-c', 'x'] },
+        }),
+        { reason: 'r', actor: 't' },
+      );
+      inserted.push(saved);
+    }
+    const moved = await repository.transition(inserted[1].id, inserted[1].version, {
+      to: ContainerState.Error,
+      reason: 'engine said no',
+      actor: 't',
+      exitCode: 137,
+    });
+    const typeorm = dataSource.getRepository(ContainerRecordEntity);
+    const expected = await typeorm.find({ where: { repository: repo }, order: { createdAt: 'DESC', id: 'ASC' } });
+
+    const page = await repository.list({ repository: repo }, { limit: 10, offset: 0 });
+    expect(page.items).toEqual(expected);
+    expect(page.items[0]).toBeInstanceOf(ContainerRecordEntity);
+    expect(await repository.findById(moved.id)).toEqual(await typeorm.findOneBy({ id: moved.id }));
+    expect((await repository.findById(moved.id))!.exitCode).toBe(137);
+    expect(await repository.findById(randomUUID())).toBeNull();
+    // An empty list of states matches nothing, as In([]) does; the total counts the filter, not the page.
+    expect(await repository.list({ repository: repo, state: [] }, { limit: 10, offset: 0 })).toEqual({
+      items: [],
+      total: 0,
+    });
+    const second = await repository.list({ repository: repo }, { limit: 1, offset: 1 });
+    expect(second).toEqual({ items: [expected[1]], total: 4 });
   });
 
   it('stores generated API keys by name and hash, and refuses a second row with the same hash', async () => {

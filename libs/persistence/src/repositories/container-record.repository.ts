@@ -12,6 +12,7 @@ import {
   WaitingCause,
 } from '../placement';
 import { TransactionRunner } from '../transaction-runner';
+import { EntityRowReader } from './entity-row.reader';
 import { holdsJobSlot, LIVE_CONTAINER_STATES, lockSlots, requireFreeSlot } from './runner-slots';
 
 /**
@@ -102,6 +103,8 @@ export interface Page {
 export class ContainerRecordRepository {
   private readonly records: Repository<ContainerRecordEntity>;
   private readonly history: Repository<ContainerTransitionEntity>;
+  /** The API's most frequent reads, a record and a page of the list, without TypeORM's query building. */
+  private readonly rows: EntityRowReader<ContainerRecordEntity>;
 
   constructor(
     @InjectDataSource() dataSource: DataSource,
@@ -110,6 +113,7 @@ export class ContainerRecordRepository {
   ) {
     this.records = dataSource.getRepository(ContainerRecordEntity);
     this.history = dataSource.getRepository(ContainerTransitionEntity);
+    this.rows = new EntityRowReader(dataSource, ContainerRecordEntity);
   }
 
   /**
@@ -277,8 +281,9 @@ export class ContainerRecordRepository {
     return result.affected !== 0;
   }
 
-  findById(id: string): Promise<ContainerRecordEntity | null> {
-    return this.records.findOneBy({ id });
+  async findById(id: string): Promise<ContainerRecordEntity | null> {
+    const [record] = await this.rows.find(`WHERE ${this.rows.column('id')} = ${this.rows.parameter(0)}`, [id]);
+    return record ?? null;
   }
 
   /**
@@ -307,18 +312,20 @@ export class ContainerRecordRepository {
     return this.records.find({ where: { state: In(states) }, order: { createdAt: 'ASC' } });
   }
 
+  /** A page of records matching every filter given, newest first (the order of the list's indexes), and their total. */
   async list(filter: ContainerRecordFilter, page: Page): Promise<{ items: ContainerRecordEntity[]; total: number }> {
-    const { state, ...exact } = filter;
-    const where = {
-      ...Object.fromEntries(Object.entries(exact).filter(([, v]) => v !== undefined)),
-      ...(state !== undefined ? { state: Array.isArray(state) ? In(state) : state } : {}),
-    };
-    const [items, total] = await this.records.findAndCount({
-      where,
-      order: { createdAt: 'DESC', id: 'ASC' },
-      take: page.limit,
-      skip: page.offset,
-    });
+    const condition = this.rows.where(filter);
+    const order = `ORDER BY ${this.rows.column('createdAt')} DESC, ${this.rows.column('id')} ASC`;
+    const limit = this.rows.parameter(condition.parameters.length);
+    const offset = this.rows.parameter(condition.parameters.length + 1);
+    const [items, total] = await Promise.all([
+      this.rows.find(`${condition.sql} ${order} LIMIT ${limit} OFFSET ${offset}`, [
+        ...condition.parameters,
+        page.limit,
+        page.offset,
+      ]),
+      this.rows.count(condition),
+    ]);
     return { items, total };
   }
 
