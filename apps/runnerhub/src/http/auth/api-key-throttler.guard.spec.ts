@@ -1,7 +1,7 @@
 import { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
-import { ThrottlerStorageService } from '@nestjs/throttler';
+import { SlidingWindowThrottlerStorage } from './sliding-window.throttler-storage';
 import { HttpErrorCode } from '../api-error-code';
 import { ApiHttpError } from '../api-http.error';
 import { ApiKeyThrottlerGuard } from './api-key-throttler.guard';
@@ -33,13 +33,13 @@ async function refusal(guard: ApiKeyThrottlerGuard, context: ExecutionContext): 
 }
 
 describe(ApiKeyThrottlerGuard.name, () => {
-  let storage: ThrottlerStorageService;
+  let storage: SlidingWindowThrottlerStorage;
   let guard: ApiKeyThrottlerGuard;
   const operator: Actor = { name: 'operator-1a2b3c4d', role: 'operator' };
   const other: Actor = { name: 'operator-99999999', role: 'operator' };
 
   beforeEach(async () => {
-    storage = new ThrottlerStorageService();
+    storage = new SlidingWindowThrottlerStorage();
     const limit = (context: ExecutionContext) =>
       ['POST', 'PUT', 'PATCH', 'DELETE'].includes(context.switchToHttp().getRequest<{ method: string }>().method)
         ? LIMITS.mutations
@@ -52,7 +52,7 @@ describe(ApiKeyThrottlerGuard.name, () => {
     await guard.onModuleInit();
   });
 
-  afterEach(() => storage.onApplicationShutdown());
+  afterEach(() => storage.clear());
 
   it('gives each key a budget of mutating calls, then 429 RATE_LIMITED naming the variable, with Retry-After', async () => {
     for (let i = 0; i < LIMITS.mutations; i++)

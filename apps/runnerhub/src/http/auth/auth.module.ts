@@ -9,6 +9,7 @@ import { ApiKeyGuard } from './api-key.guard';
 import { ApiKeyRegistry } from './api-key.registry';
 import { ApiKeyThrottlerGuard, budgetOf } from './api-key-throttler.guard';
 import { CallerAdmission } from './caller-admission.hook';
+import { SlidingWindowThrottlerStorage } from './sliding-window.throttler-storage';
 import { StoredApiKeys } from './stored-api-keys.service';
 
 const A_MINUTE_MS = 60_000;
@@ -26,6 +27,9 @@ const A_MINUTE_MS = 60_000;
       // Named `default` so that the 429 carries a plain `Retry-After` header (other names add a suffix). One
       // throttler with a limit by method rather than two: two would both set (and suffix) the same headers.
       useFactory: (config: AppConfig) => ({
+        // The library's algorithm in constant time per call (see SlidingWindowThrottlerStorage); CallerAdmission's
+        // per-address budget counts in the same storage.
+        storage: new SlidingWindowThrottlerStorage(),
         throttlers: [
           {
             name: 'default',

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { loadAppConfig } from '@app/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { ThrottlerStorageService } from '@nestjs/throttler';
+import { SlidingWindowThrottlerStorage } from './sliding-window.throttler-storage';
 import type { NextFunction, Request, Response } from 'express';
 import { HttpErrorCode } from '../api-error-code';
 import { AnonymousRefusal, AnonymousRefusals } from './anonymous-refusals.service';
@@ -48,7 +48,7 @@ class FakeResponse extends EventEmitter {
 
 describe(CallerAdmission.name, () => {
   let middleware: Middleware;
-  let storage: ThrottlerStorageService;
+  let storage: SlidingWindowThrottlerStorage;
   let note: jest.Mock;
   let sut: CallerAdmission;
 
@@ -61,13 +61,13 @@ describe(CallerAdmission.name, () => {
     const registry = new ApiKeyRegistry(config, {} as StoredApiKeys);
     await registry.onModuleInit();
     const adapterHost = { httpAdapter: { use: (fn: Middleware) => (middleware = fn) } } as unknown as HttpAdapterHost;
-    storage = new ThrottlerStorageService();
+    storage = new SlidingWindowThrottlerStorage();
     note = jest.fn();
     sut = new CallerAdmission(adapterHost, config, registry, storage, { note } as unknown as AnonymousRefusals);
   });
 
   afterEach(() => {
-    storage.onApplicationShutdown();
+    storage.clear();
     jest.useRealTimers();
   });
 
