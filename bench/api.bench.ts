@@ -2,7 +2,7 @@
  * The read API under load: 10,000 container records in the database, then `GET /api/containers` (filtered and
  * paged) and `GET /api/containers/:id` under autocannon for 20 s each, requests per second and latency percentiles.
  * Beside them, in the same run, the engine's own `GET /containers/json` over its socket under the same load, as the
- * raw baseline. JSON out. autocannon runs here and the service in a process of its own.
+ * raw baseline, and the liveness probe as the service's own floor. JSON out. autocannon runs here and the service in a process of its own.
  *
  *   npm run bench:api          BENCH_RECORDS=10000 BENCH_DURATION_S=20 BENCH_CONNECTIONS=10
  *   BENCH_CPU_PROFILE_DIR=dir  also writes the service's CPU profile there (bench/support.ts)
@@ -60,6 +60,9 @@ async function main() {
     },
     service.pid,
   );
+  // The floor under every route: the liveness probe (no key, no database, a constant answer) through the same
+  // server, middleware and request log, under the same load. A read cannot be faster than this on this machine.
+  const floor = await load({ url: `${base}/health` }, service.pid);
   const engine = await load({ url: 'http://localhost/v1.41/containers/json?limit=50', socketPath: socketOf(config) });
   await service.stop();
   database.dispose();
@@ -71,7 +74,7 @@ async function main() {
     goal: 'p99 under 20 ms for both on the embedded database',
     at: new Date().toISOString(),
     records: RECORDS,
-    results: { listContainers: list, getContainer: detail, rawEngineListContainers: engine },
+    results: { listContainers: list, getContainer: detail, livenessFloor: floor, rawEngineListContainers: engine },
     ratioToEngineList: {
       listContainersRps: round(list.requestsPerSecond / engine.requestsPerSecond, 3),
       getContainerRps: round(detail.requestsPerSecond / engine.requestsPerSecond, 3),

@@ -10,16 +10,14 @@
  *   npm run load        BENCH_DURATION_S=60 BENCH_CONNECTIONS=2 (per read route) BENCH_JOBS_PER_S=2 BENCH_WARMUP_S=10
  */
 import 'reflect-metadata';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { JobState, loadAppConfig } from '@app/common';
 import { Logger } from '@nestjs/common';
 import autocannon from 'autocannon';
 import Dockerode from 'dockerode';
 import { FakeGitHub } from '../test/support/fake-github';
-import { benchDatabaseEnv, report, round } from './support';
+import { benchDatabaseEnv, report, round, spawnService } from './support';
 import { CUSTOM_STANDIN_ENV } from '../test/support/test-env';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 60);
@@ -273,11 +271,7 @@ async function removeContainers(docker: Dockerode, repository: string): Promise<
 }
 
 async function startService(env: Record<string, string>): Promise<Service> {
-  const child = spawn(
-    process.execPath,
-    ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'apps/runnerhub/src/main.ts'],
-    { cwd: resolve(__dirname, '..'), env: { PATH: process.env.PATH ?? '', TS_NODE_PROJECT: 'tsconfig.json', ...env } },
-  );
+  const child = spawnService(env);
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   const logs: Service['logs'] = { errors: 0, warnings: 0, firstErrors: [] };
   let startup = '';

@@ -41,6 +41,8 @@ interface ApiResult {
   results: {
     listContainers: AutocannonSummary;
     getContainer: AutocannonSummary;
+    /** Absent in results from before it was measured. */
+    livenessFloor?: AutocannonSummary;
     rawEngineListContainers: AutocannonSummary;
   };
 }
@@ -139,6 +141,18 @@ function apiRows(r: ApiResult): Row[] {
         met: yesNo(side.latencyMs.p99 < 20),
       },
     );
+  }
+  const floor = r.results.livenessFloor;
+  if (floor) {
+    rows.push({
+      benchmark: 'api',
+      measure: 'floor: GET /health (no key, no database) through the same server: latency p50 / p99 (ms), requests/s',
+      service: `${fmt(floor.latencyMs.p50)} / ${fmt(floor.latencyMs.p99)}, ${fmt(floor.requestsPerSecond)}/s`,
+      baseline: `${fmt(engine.latencyMs.p50)} / ${fmt(engine.latencyMs.p99)}`,
+      ratio: NONE,
+      goal: NONE,
+      met: NONE,
+    });
   }
   return rows;
 }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -108,10 +108,12 @@ function cpuProfileArgs(): string[] {
  * it says so, its pid (for its memory) and a stop() that ends it with SIGTERM. With BENCH_CPU_PROFILE_DIR set it also
  * writes a CPU profile there (cpuProfileArgs).
  */
-export async function startServiceProcess(
-  env: Record<string, string>,
-): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
-  const child = spawn(
+/**
+ * `main.ts` under ts-node in a process of its own, from the project's root, with `env` and nothing else of this
+ * process's environment but PATH (and the CPU profile's options when BENCH_CPU_PROFILE_DIR is set).
+ */
+export function spawnService(env: Record<string, string>): ChildProcessWithoutNullStreams {
+  return spawn(
     process.execPath,
     [
       '-r',
@@ -126,6 +128,12 @@ export async function startServiceProcess(
       env: { PATH: process.env.PATH ?? '', TS_NODE_PROJECT: 'tsconfig.json', ...env },
     },
   );
+}
+
+export async function startServiceProcess(
+  env: Record<string, string>,
+): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
+  const child = spawnService(env);
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   let output = '';
   let listening = false;
