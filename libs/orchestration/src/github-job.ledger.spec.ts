@@ -15,6 +15,7 @@ import { JobMove, JobTransitions } from './job-transitions.service';
 import { RunnerImageFamilies } from './runner-images';
 import { RunnerProfiles } from './runner-profiles';
 import { RunnerRegistrations } from './runner-registrations.service';
+import { RunnerContainerRemover } from './runner-container.remover';
 
 /**
  * The ledger's rule, with the database and GitHub replaced at their boundary by maps: every unfinished job points at
@@ -136,7 +137,7 @@ describe(GitHubJobLedger.name, () => {
       transitions,
       registrations,
       registry,
-      lifecycle,
+      new RunnerContainerRemover(lifecycle),
       new JobRetryPolicy(config),
       new RunnerProfiles(config),
       new RunnerImageFamilies(config),

@@ -1,5 +1,4 @@
 import { errorMessage, JobState } from '@app/common';
-import { ContainerLifecycleManager } from '@app/lifecycle';
 import {
   ContainerRecordEntity,
   ContainerRecordRepository,
@@ -15,6 +14,7 @@ import { JobTransitions } from './job-transitions.service';
 import { RunnerImageFamilies } from './runner-images';
 import { RunnerProfiles } from './runner-profiles';
 import { RunnerRegistrations } from './runner-registrations.service';
+import { RunnerContainerRemover } from './runner-container.remover';
 
 export const LEDGER_ACTOR = 'github';
 
@@ -46,7 +46,7 @@ export class GitHubJobLedger {
     private readonly transitions: JobTransitions,
     private readonly registrations: RunnerRegistrations,
     private readonly registry: GitHubRunnerRegistry,
-    private readonly lifecycle: ContainerLifecycleManager,
+    private readonly runnerContainers: RunnerContainerRemover,
     private readonly retryPolicy: JobRetryPolicy,
     private readonly profiles: RunnerProfiles,
     private readonly families: RunnerImageFamilies,
@@ -285,11 +285,7 @@ export class GitHubJobLedger {
     const removal = await this.registrations.release(runnerId, `no job needs it: ${why}`);
     // GitHub has just handed it a job (its webhook is on its way): the runner runs it and ends by itself.
     if (removal === 'busy' || !runner.containerId) return;
-    await this.lifecycle
-      .remove(runner.containerId, { force: true }, LEDGER_ACTOR, `runner withdrawn: no job needs it (${why})`)
-      .catch((error: unknown) =>
-        this.logger.warn(`Container ${runner.containerId} could not be removed: ${errorMessage(error)}`),
-      );
+    await this.runnerContainers.remove(runner.containerId, LEDGER_ACTOR, `runner withdrawn: no job needs it (${why})`);
   }
 }
 

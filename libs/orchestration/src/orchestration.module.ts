@@ -17,6 +17,7 @@ import { RunnerProfiles } from './runner-profiles';
 import { EngineLossResponder } from './engine-loss.responder';
 import { OrchestrationEventsListener } from './orchestration-events.listener';
 import { RunnerContainerConfig } from './runner-container.config';
+import { RunnerContainerRemover } from './runner-container.remover';
 import { RunnerProvisioner } from './runner-provisioner.service';
 import { RunnerRegistrations } from './runner-registrations.service';
 import { StaleJobSweeper } from './stale-job.sweeper';
@@ -43,6 +44,7 @@ import { PoolHandoff, PoolRunnerFactory, RunnerPoolKeeper, RunnerPools, RunnerPo
     RunnerRegistrations,
     RunnerContainerConfig,
     RunnerProvisioner,
+    RunnerContainerRemover,
     StaleJobSweeper,
     RunnerPools,
     PoolRunnerFactory,

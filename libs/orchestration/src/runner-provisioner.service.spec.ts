@@ -11,6 +11,7 @@ import { RunnerProvisioner } from './runner-provisioner.service';
 import { RunnerImageFamilies } from './runner-images';
 import { RunnerProfiles } from './runner-profiles';
 import { RunnerRegistrations } from './runner-registrations.service';
+import { RunnerContainerRemover } from './runner-container.remover';
 
 /** A try whose engine does not answer: the engines, the job's moves and GitHub replaced at their boundary. */
 describe(RunnerProvisioner.name, () => {
@@ -37,6 +38,7 @@ describe(RunnerProvisioner.name, () => {
     const registrations = { register: () => Promise.resolve(void registered++) } as unknown as RunnerRegistrations;
     return new RunnerProvisioner(
       {} as ContainerLifecycleManager,
+      {} as RunnerContainerRemover,
       registrations,
       {} as RunnerContainerConfig,
       transitions,

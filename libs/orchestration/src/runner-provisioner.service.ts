@@ -10,6 +10,7 @@ import { RunnerContainerConfig } from './runner-container.config';
 import { RunnerImageFamilies } from './runner-images';
 import { RunnerProfiles } from './runner-profiles';
 import { RunnerRegistrations } from './runner-registrations.service';
+import { RunnerContainerRemover } from './runner-container.remover';
 
 export const ORCHESTRATOR_ACTOR = 'orchestrator';
 
@@ -26,6 +27,7 @@ export class RunnerProvisioner {
 
   constructor(
     private readonly lifecycle: ContainerLifecycleManager,
+    private readonly runnerContainers: RunnerContainerRemover,
     private readonly registrations: RunnerRegistrations,
     private readonly containerConfig: RunnerContainerConfig,
     private readonly transitions: JobTransitions,
@@ -124,11 +126,7 @@ export class RunnerProvisioner {
 
   private async undo(runnerId: string | null, containerId: string | null, why: string): Promise<void> {
     if (containerId) {
-      await this.lifecycle
-        .remove(containerId, { force: true }, ORCHESTRATOR_ACTOR, `runner withdrawn: ${why}`)
-        .catch((error: unknown) =>
-          this.logger.warn(`Container ${containerId} could not be removed: ${errorMessage(error)}`),
-        );
+      await this.runnerContainers.remove(containerId, ORCHESTRATOR_ACTOR, `runner withdrawn: ${why}`);
     }
     // release() logs its own failures and never throws.
     if (runnerId) await this.registrations.release(runnerId, why);

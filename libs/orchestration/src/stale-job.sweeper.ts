@@ -1,11 +1,11 @@
 import { AppConfig, ContainerState, JobState } from '@app/common';
 import { ContainerRecordEntity, ContainerRecordRepository, JobEntity, JobRepository } from '@app/persistence';
-import { ContainerLifecycleManager } from '@app/lifecycle';
 import { Injectable, Logger } from '@nestjs/common';
 import { GitHubJobLedger } from './github-job.ledger';
 import { JobSettlement } from './job-settlement.service';
 import { JobTransitions } from './job-transitions.service';
 import { RunnerRegistrations } from './runner-registrations.service';
+import { RunnerContainerRemover } from './runner-container.remover';
 
 /** A container in these states never ran its runner. */
 const NEVER_STARTED: ReadonlySet<ContainerState> = new Set([ContainerState.Creating, ContainerState.Created]);
@@ -26,7 +26,7 @@ export class StaleJobSweeper {
     private readonly transitions: JobTransitions,
     private readonly settlement: JobSettlement,
     private readonly registrations: RunnerRegistrations,
-    private readonly lifecycle: ContainerLifecycleManager,
+    private readonly runnerContainers: RunnerContainerRemover,
     private readonly ledger: GitHubJobLedger,
   ) {}
 
@@ -88,11 +88,7 @@ export class StaleJobSweeper {
     const container = await this.containerOf(job);
     if (container && NEVER_STARTED.has(container.state)) {
       // Made but never started: nothing ran, so the job starts over with a runner of its own.
-      await this.lifecycle
-        .remove(container.id, { force: true }, 'orchestrator', 'runner withdrawn: its job is queued again')
-        .catch((error: unknown) =>
-          this.logger.warn(`Container ${container.id} could not be removed: ${String(error)}`),
-        );
+      await this.runnerContainers.remove(container.id, 'orchestrator', 'runner withdrawn: its job is queued again');
     } else if (container && container.state !== ContainerState.Removed && job.githubJobId) {
       // A GitHub job's runner exists: the job waits for GitHub to hand it to a runner, as any assigned job does.
       await this.transitions.annotate(job.id, JobState.Assigned, {

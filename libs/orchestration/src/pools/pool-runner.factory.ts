@@ -1,12 +1,13 @@
-import { AppConfig, errorMessage, EventPublisher, PoolEvent, RunnerPoolSetting } from '@app/common';
+import { AppConfig, EventPublisher, PoolEvent, RunnerPoolSetting } from '@app/common';
 import { EngineRegistry } from '@app/docker';
 import { ContainerLifecycleManager } from '@app/lifecycle';
 import { RunnerStatus } from '@app/persistence';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { RunnerContainerConfig } from '../runner-container.config';
 import { RunnerImageFamilies } from '../runner-images';
 import { RunnerRegistrations } from '../runner-registrations.service';
 import { RunnerPools } from './runner-pools';
+import { RunnerContainerRemover } from '../runner-container.remover';
 
 export const POOL_ACTOR = 'runner-pool';
 
@@ -19,13 +20,12 @@ export const POOL_ACTOR = 'runner-pool';
  */
 @Injectable()
 export class PoolRunnerFactory {
-  private readonly logger = new Logger(PoolRunnerFactory.name);
-
   constructor(
     private readonly pools: RunnerPools,
     private readonly registrations: RunnerRegistrations,
     private readonly containerConfig: RunnerContainerConfig,
     private readonly lifecycle: ContainerLifecycleManager,
+    private readonly runnerContainers: RunnerContainerRemover,
     private readonly families: RunnerImageFamilies,
     private readonly engines: EngineRegistry,
     private readonly events: EventPublisher,
@@ -59,11 +59,7 @@ export class PoolRunnerFactory {
       await this.lifecycle.start(containerId, POOL_ACTOR);
     } catch (error) {
       if (containerId) {
-        await this.lifecycle
-          .remove(containerId, { force: true }, POOL_ACTOR, `pool runner withdrawn: its start failed`)
-          .catch((removal: unknown) =>
-            this.logger.warn(`Container ${containerId} could not be removed: ${errorMessage(removal)}`),
-          );
+        await this.runnerContainers.remove(containerId, POOL_ACTOR, 'pool runner withdrawn: its start failed');
       }
       await this.registrations.release(runnerId, 'its pool start failed');
       throw error;

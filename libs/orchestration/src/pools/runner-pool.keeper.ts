@@ -7,7 +7,6 @@ import {
   PoolEvent,
   RunnerPoolSetting,
 } from '@app/common';
-import { ContainerLifecycleManager } from '@app/lifecycle';
 import {
   DutyLeadership,
   EngineRepository,
@@ -21,6 +20,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { RunnerRegistrations } from '../runner-registrations.service';
 import { POOL_ACTOR, PoolRunnerFactory } from './pool-runner.factory';
 import { RunnerPools } from './runner-pools';
+import { RunnerContainerRemover } from '../runner-container.remover';
 
 const KEEPER_INTERVAL = 'orchestration:runner-pools';
 
@@ -60,7 +60,7 @@ export class RunnerPoolKeeper implements OnApplicationBootstrap, OnApplicationSh
     private readonly engines: EngineRepository,
     private readonly factory: PoolRunnerFactory,
     private readonly registrations: RunnerRegistrations,
-    private readonly lifecycle: ContainerLifecycleManager,
+    private readonly runnerContainers: RunnerContainerRemover,
     private readonly leadership: DutyLeadership,
     private readonly scheduler: SchedulerRegistry,
     private readonly events: EventPublisher,
@@ -194,11 +194,7 @@ export class RunnerPoolKeeper implements OnApplicationBootstrap, OnApplicationSh
       return false;
     }
     if (runner.containerId) {
-      await this.lifecycle
-        .remove(runner.containerId, { force: true }, POOL_ACTOR, `pool runner ${runner.name} retired: ${why}`)
-        .catch((error: unknown) =>
-          this.logger.warn(`Container ${runner.containerId} could not be removed: ${errorMessage(error)}`),
-        );
+      await this.runnerContainers.remove(runner.containerId, POOL_ACTOR, `pool runner ${runner.name} retired: ${why}`);
     }
     this.events.publish(PoolEvent.RunnerRetired, {
       pool: runner.pool!,
