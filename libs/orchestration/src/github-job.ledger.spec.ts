@@ -16,6 +16,7 @@ import { RunnerImageFamilies } from './runner-images';
 import { RunnerProfiles } from './runner-profiles';
 import { RunnerRegistrations } from './runner-registrations.service';
 import { RunnerContainerRemover } from './runner-container.remover';
+import { PoolHandoff } from './pools/pool-handoff.service';
 
 /**
  * The ledger's rule, with the database and GitHub replaced at their boundary by maps: every unfinished job points at
@@ -28,6 +29,8 @@ describe(GitHubJobLedger.name, () => {
   let released: string[];
   let removedContainers: string[];
   let givenBackToPool: string[];
+  /** Jobs counted as pool hits by the ledger (GitHub took an idle pool runner before any hand-out). */
+  let ledgerHits: string[];
   let githubSays: { status: string; conclusion: string | null; runnerName: string | null } | null;
   /** What GitHub answers when a runner is removed. */
   let removal: 'removed' | 'already-gone' | 'busy';
@@ -74,6 +77,7 @@ describe(GitHubJobLedger.name, () => {
     released = [];
     removedContainers = [];
     givenBackToPool = [];
+    ledgerHits = [];
     githubSays = null;
     removal = 'removed';
     const active = (runnerId: string) =>
@@ -105,6 +109,7 @@ describe(GitHubJobLedger.name, () => {
     const registrations = {
       findByName: (name: string) => Promise.resolve([...runners.values()].find((r) => r.name === name) ?? null),
       findById: (id: string) => Promise.resolve(runners.get(id) ?? null),
+      findByJobId: (jobId: string) => Promise.resolve([...runners.values()].filter((r) => r.jobId === jobId)),
       findByContainerId: (id: string) =>
         Promise.resolve([...runners.values()].find((r) => r.containerId === id) ?? null),
       markTaken: (r: RunnerEntity, githubJobId: string) => {
@@ -147,6 +152,7 @@ describe(GitHubJobLedger.name, () => {
           return Promise.resolve(true);
         },
       } as unknown as PoolRunnerRepository,
+      { noteTakenBy: (j: JobEntity) => ledgerHits.push(j.id) } as unknown as PoolHandoff,
     );
   });
 
@@ -202,6 +208,32 @@ describe(GitHubJobLedger.name, () => {
     expect(givenBackToPool).toEqual(['runner-pool-1']);
     expect(released).toEqual([]);
     expect(removedContainers).toEqual([]);
+  });
+
+  it('gives back a pool runner handed the job after the webhook read it, when GitHub runs the job elsewhere', async () => {
+    // The webhook's copy: queued, no runner. Since then the pool handed the job runner pool-1 (committed).
+    const asTheWebhookReadIt = job('a', { state: JobState.Queued, runnerId: null, containerId: null });
+    jobs.set('a', { ...asTheWebhookReadIt, state: JobState.Assigned, runnerId: 'runner-pool-1', version: 2 });
+    runner('pool-1', { jobId: 'a', pool: 'linux' });
+    const runnerOfB = runner('b');
+
+    await sut.started(asTheWebhookReadIt, runnerOfB.name);
+
+    expect(jobs.get('a')).toMatchObject({ state: JobState.Running, runnerId: 'runner-b' });
+    expect(givenBackToPool).toEqual(['runner-pool-1']);
+    expect(released).toEqual([]);
+    // The hand-out counted its hit already.
+    expect(ledgerHits).toEqual([]);
+  });
+
+  it('counts a pool hit when GitHub starts a job on an idle pool runner before any was handed it', async () => {
+    const a = job('a', { state: JobState.Queued, runnerId: null, containerId: null });
+    const idle = runner('pool-2', { jobId: null, pool: 'linux' });
+
+    await sut.started(a, idle.name);
+
+    expect(jobs.get('a')).toMatchObject({ state: JobState.Running, runnerId: 'runner-pool-2' });
+    expect(ledgerHits).toEqual(['a']);
   });
 
   it('withdraws its own runner when GitHub runs the job on a runner RunnerHub did not make', async () => {

@@ -15,6 +15,7 @@ import { RunnerImageFamilies } from './runner-images';
 import { RunnerProfiles } from './runner-profiles';
 import { RunnerRegistrations } from './runner-registrations.service';
 import { RunnerContainerRemover } from './runner-container.remover';
+import { PoolHandoff } from './pools/pool-handoff.service';
 
 export const LEDGER_ACTOR = 'github';
 
@@ -51,13 +52,13 @@ export class GitHubJobLedger {
     private readonly profiles: RunnerProfiles,
     private readonly families: RunnerImageFamilies,
     private readonly poolRunners: PoolRunnerRepository,
+    private readonly poolHandoff: PoolHandoff,
   ) {}
 
   /** GitHub says the job runs on `runnerName` (in_progress, or the runner named by a completed job). */
   async started(job: JobEntity, runnerName: string | null): Promise<JobEntity> {
     if (job.githubRunnerName && job.githubRunnerName === runnerName) return job;
     const runner = runnerName ? await this.registrations.findByName(runnerName) : null;
-    const previous = job.runnerId && job.runnerId !== runner?.id ? job.runnerId : null;
     const reason = runnerName
       ? `GitHub reports the job in progress on ${runner ? 'runner' : 'runner (not made by this RunnerHub)'} ${runnerName}`
       : 'GitHub reports the job in progress';
@@ -74,11 +75,18 @@ export class GitHubJobLedger {
         reason,
       })) ?? (await this.transitions.annotate(job.id, JobState.Running, changes));
     if (!linked) return (await this.jobs.findById(job.id)) ?? job;
+    const handed = await this.registrations.findByJobId(job.id);
+    const previous = job.runnerId && job.runnerId !== runner?.id ? job.runnerId : null;
+    const others = poolRunnersHanded(handed, [previous, runner?.id]);
+    // GitHub gave the job an idle pool runner before any was handed it: the pool served it all the same.
+    const untouched = runner?.pool && !runner.jobId && !runner.githubJobId;
+    if (untouched && !handed.some((other) => other.pool)) this.poolHandoff.noteTakenBy(job, runner);
     if (runner && runnerName) {
       await this.claimRunner(linked, runner, previous);
     } else if (previous) {
       await this.withdrawIfUnneeded(previous, `job ${job.id} runs on another runner`);
     }
+    for (const other of others) await this.withdrawIfUnneeded(other, `job ${job.id} runs on another runner`);
     return linked;
   }
 
@@ -287,6 +295,19 @@ export class GitHubJobLedger {
     if (removal === 'busy' || !runner.containerId) return;
     await this.runnerContainers.remove(runner.containerId, LEDGER_ACTOR, `runner withdrawn: no job needs it (${why})`);
   }
+}
+
+/**
+ * The pool runners handed the job (`handed`: the runners whose job it is, looked up after the job moved to the runner
+ * GitHub named), other than `known`. A webhook's copy of the job can predate a hand-out committed since (the pool
+ * hands a queued job out while GitHub already runs it elsewhere): without this, the runner handed it would serve a
+ * finished job forever instead of going back to its pool. Each goes through withdrawIfUnneeded, which leaves alone a
+ * runner an unfinished job still points at.
+ */
+function poolRunnersHanded(handed: RunnerEntity[], known: Array<string | null | undefined>): string[] {
+  return handed
+    .filter((runner) => runner.pool && !runner.githubJobId && !runner.deregisteredAt && !known.includes(runner.id))
+    .map((runner) => runner.id);
 }
 
 /** The final state GitHub's conclusion calls for. */

@@ -208,6 +208,11 @@ export class RunnerRegistrations {
     return this.runners.findByContainerId(containerId);
   }
 
+  /** The runners made for, or handed, a job. */
+  findByJobId(jobId: string): Promise<RunnerEntity[]> {
+    return this.runners.findByJobId(jobId);
+  }
+
   scopeOf(repository: string): RunnerScope {
     const [owner, repo] = repository.split('/');
     return this.config.orchestration.runnerScope === 'organization'

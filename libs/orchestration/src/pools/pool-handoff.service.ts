@@ -1,5 +1,5 @@
 import { EventPublisher, JobState, PoolEvent } from '@app/common';
-import { JobEntity, PoolRunnerRepository } from '@app/persistence';
+import { JobEntity, PoolRunnerRepository, RunnerEntity } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { JobTransitions } from '../job-transitions.service';
 import { RunnerPools } from './runner-pools';
@@ -40,6 +40,15 @@ export class PoolHandoff {
       }
     }
     return handed.length;
+  }
+
+  /**
+   * GitHub started a job on an idle pool runner before the dispatcher handed it one (GitHub hands a queued job to any
+   * idle runner at once): a hit all the same, the pool served it.
+   */
+  noteTakenBy(job: JobEntity, runner: RunnerEntity): void {
+    const reason = `GitHub gave it idle runner ${runner.name} of pool ${runner.pool} before a hand-out`;
+    this.publish(PoolEvent.Hit, runner.pool!, job.id, reason, runner);
   }
 
   /** A job a pool serves was claimed for a runner of its own: the pool had none idle. */
