@@ -1151,7 +1151,10 @@ export interface components {
             /** @description The security profile its runners run under (strict, standard, docker). */
             profile: string;
             runners: components["schemas"]["PoolRunnersDto"];
-            /** @description Jobs handed an idle runner of this pool, since this replica started. */
+            /**
+             * @description Jobs an idle runner of this pool served, since this replica started: handed one, or started on one by GitHub
+             *     before a hand-out.
+             */
             hits: number;
             /** @description Jobs the pool serves that found no idle runner and had one made, since this replica started. */
             misses: number;

@@ -416,7 +416,11 @@ onPostgres(
           return all.length === JOBS && all.every((job) => ['completed', 'cancelled'].includes(job.state)) ? all : null;
         },
         { timeoutMs: 120_000, description: 'RunnerHub to settle every job' },
-      );
+      ).catch(async (error: Error) => {
+        const unsettled = (await jobsOf(repository)).filter((job) => !['completed', 'cancelled'].includes(job.state));
+        const github = unsettled.map((job) => githubJobs.find((own) => String(own.id) === job.githubJobId));
+        throw new Error(`${error.message}: ${JSON.stringify({ unsettled, github })}`);
+      });
       // RunnerHub's verdicts are GitHub's, job by job.
       for (const job of jobs) {
         const own = githubJobs.find((candidate) => String(candidate.id) === job.githubJobId)!;

@@ -80,7 +80,7 @@ export class RunnerHubMetrics {
     for (const trigger of ['schedule', 'manual']) this.cleanupScans.inc({ trigger }, 0);
     this.poolHandouts = new Counter({
       name: 'runnerhub_pool_handouts_total',
-      help: 'Queued jobs a warm pool serves, by pool and outcome: hit (handed an idle runner) or miss (none was idle, a runner was made for the job).',
+      help: 'Queued jobs a warm pool serves, by pool and outcome: hit (an idle runner served it: handed one, or GitHub started it on one first) or miss (none was idle, a runner was made for the job).',
       labelNames: ['pool', 'outcome'],
       registers,
     });

@@ -16,7 +16,7 @@ export interface PoolStatus extends Omit<RunnerPoolSetting, 'image' | 'profile'>
     /** Handed a job, or given one by GitHub, and not yet ended. */
     serving: number;
   };
-  /** Since this replica started: jobs it handed an idle runner, and jobs the pool served that found none idle. */
+  /** Since this replica started: jobs an idle runner served (handed, or taken from GitHub first), and jobs that found none idle. */
   hits: number;
   misses: number;
 }

@@ -34,7 +34,10 @@ export class PoolDto {
 
   runners!: PoolRunnersDto;
 
-  /** Jobs handed an idle runner of this pool, since this replica started. */
+  /**
+   * Jobs an idle runner of this pool served, since this replica started: handed one, or started on one by GitHub
+   * before a hand-out.
+   */
   hits!: number;
 
   /** Jobs the pool serves that found no idle runner and had one made, since this replica started. */
